@@ -1,0 +1,37 @@
+// The operator's commands, run either by the CLI on the store directly or by a running server on
+// the CLI's behalf (local admin channel). Input is checked here, once, for both paths.
+import { z } from "zod";
+import type { PrismaClient } from "../generated/prisma/client.js";
+import { createApiKey, listApiKeys, revokeApiKey } from "../organizations/api-keys.js";
+import { createOrganization, listOrganizations } from "../organizations/organizations.js";
+
+const environment = z.enum(["LIVE", "TEST"]).default("LIVE");
+
+export const adminCommandSchema = z.discriminatedUnion("command", [
+  z.object({ command: z.literal("create-org"), name: z.string().min(1).max(100), environment }),
+  z.object({ command: z.literal("list-orgs") }),
+  z.object({ command: z.literal("create-api-key"), organizationId: z.uuid(), name: z.string().min(1).max(100).default("default"), environment }),
+  z.object({ command: z.literal("list-api-keys"), organizationId: z.uuid() }),
+  z.object({ command: z.literal("revoke-api-key"), id: z.uuid(), organizationId: z.uuid().optional() }),
+]);
+export type AdminCommand = z.input<typeof adminCommandSchema>;
+
+export async function runAdminCommand(prisma: PrismaClient, raw: unknown): Promise<unknown> {
+  const cmd = adminCommandSchema.parse(raw);
+  switch (cmd.command) {
+    case "create-org": {
+      const { organization, apiKey, key } = await createOrganization(prisma, { name: cmd.name, environment: cmd.environment });
+      return { organization, apiKey: { ...apiKey, key } };
+    }
+    case "list-orgs":
+      return { organizations: await listOrganizations(prisma) };
+    case "create-api-key": {
+      const { apiKey, key } = await createApiKey(prisma, cmd);
+      return { apiKey: { ...apiKey, key } };
+    }
+    case "list-api-keys":
+      return { apiKeys: await listApiKeys(prisma, cmd.organizationId) };
+    case "revoke-api-key":
+      return { apiKey: await revokeApiKey(prisma, cmd) };
+  }
+}

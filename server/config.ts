@@ -1,0 +1,57 @@
+// Every environment variable the service reads, parsed once into a typed object and passed down.
+import { resolve } from "node:path";
+import { z } from "zod";
+
+const emptyAsUndefined = (v: unknown) => (v === "" ? undefined : v);
+
+const envSchema = z.object({
+  PORT: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(0).max(65535).default(4000)),
+  HOST: z.preprocess(emptyAsUndefined, z.string().default("127.0.0.1")),
+  ONE_RUNTIME_PUBLIC_URL: z.preprocess(emptyAsUndefined, z.url({ protocol: /^https?$/ }).optional()),
+  ONE_RUNTIME_DATA_DIR: z.preprocess(emptyAsUndefined, z.string().default(".one-runtime")),
+  DATABASE_URL: z.preprocess(emptyAsUndefined, z.url({ protocol: /^postgres(ql)?$/ }).optional()),
+  REDIS_URL: z.preprocess(emptyAsUndefined, z.url({ protocol: /^rediss?$/ }).optional()),
+  ONE_RUNTIME_CATALOG_DIR: z.preprocess(emptyAsUndefined, z.string().optional()),
+  ONE_RUNTIME_ENCRYPTION_KEY: z.preprocess(emptyAsUndefined, z.string().optional()),
+  ONE_RUNTIME_LOG_LEVEL: z.preprocess(emptyAsUndefined, z.enum(["debug", "info", "warn", "error", "silent"]).default("info")),
+  ONE_RUNTIME_DEV_ORG: z.preprocess(emptyAsUndefined, z.enum(["true", "false"]).optional()),
+});
+
+export type Config = {
+  port: number;
+  host: string;
+  /** The URL end users' browsers and providers reach us at; undefined = derived from the bound address. */
+  publicUrl: string | undefined;
+  dataDir: string;
+  databaseUrl: string | undefined;
+  redisUrl: string | undefined;
+  /** Operators' own catalog files, loaded after (and able to override) the shipped ones. */
+  catalogDir: string | undefined;
+  encryptionKey: string | undefined;
+  logLevel: "debug" | "info" | "warn" | "error" | "silent";
+  /** Create and print a development organization on the embedded store's first start. */
+  createDevOrganization: boolean;
+};
+
+export class ConfigError extends Error {}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join(".")}: ${i.message}`);
+    throw new ConfigError(`Invalid configuration:\n${lines.join("\n")}`);
+  }
+  const e = parsed.data;
+  return {
+    port: e.PORT,
+    host: e.HOST,
+    publicUrl: e.ONE_RUNTIME_PUBLIC_URL?.replace(/\/+$/, ""),
+    dataDir: resolve(e.ONE_RUNTIME_DATA_DIR),
+    databaseUrl: e.DATABASE_URL,
+    redisUrl: e.REDIS_URL,
+    catalogDir: e.ONE_RUNTIME_CATALOG_DIR ? resolve(e.ONE_RUNTIME_CATALOG_DIR) : undefined,
+    encryptionKey: e.ONE_RUNTIME_ENCRYPTION_KEY,
+    logLevel: e.ONE_RUNTIME_LOG_LEVEL,
+    createDevOrganization: e.ONE_RUNTIME_DEV_ORG ? e.ONE_RUNTIME_DEV_ORG === "true" : !e.DATABASE_URL,
+  };
+}

@@ -1,0 +1,52 @@
+// What a connection's ciphertext holds, and checking an end user's submitted values against the
+// integration's field definitions.
+import type { CredentialField, IntegrationEntry } from "../catalog/entry-schema.js";
+import type { FieldError } from "../errors.js";
+
+export type OAuth2Tokens = {
+  accessToken: string;
+  refreshToken: string | null;
+  tokenType: string;
+  /** ISO time, or null when the provider gave no expiry. */
+  expiresAt: string | null;
+  scopes: string[];
+};
+
+export type StoredCredentials =
+  | { type: "API_KEY" | "BASIC"; values: Record<string, string> }
+  | { type: "NONE" }
+  | { type: "OAUTH2"; tokens: OAuth2Tokens; userInputs: Record<string, string> };
+
+const MAX_VALUE_LENGTH = 4096;
+
+function checkField(field: CredentialField, value: string | undefined): string | undefined {
+  if (value === undefined || value === "") return field.optional ? undefined : `${field.label} is required`;
+  if (value.length > MAX_VALUE_LENGTH) return `${field.label} is too long`;
+  if (field.options && !field.options.some((o) => o.value === value)) return `Choose one of: ${field.options.map((o) => o.label).join(", ")}`;
+  if (field.pattern && !new RegExp(`^(?:${field.pattern})$`, "u").test(value)) {
+    return field.placeholder ? `${field.label} doesn't look right (expected something like ${field.placeholder})` : `${field.label} doesn't look right`;
+  }
+  return undefined;
+}
+
+/** Validates submitted values; returns the cleaned values or the list of field errors. */
+export function validateCredentialValues(
+  integration: IntegrationEntry,
+  submitted: { key: string; value: string }[],
+): { values: Record<string, string>; errors: FieldError[] } {
+  const errors: FieldError[] = [];
+  const values: Record<string, string> = {};
+  const known = new Map(integration.credentialFields.map((f) => [f.key, f]));
+  for (const { key, value } of submitted) {
+    if (!known.has(key)) errors.push({ field: key, message: "Unknown field" });
+    else if (key in values) errors.push({ field: key, message: "Given twice" });
+    // Pasted keys often carry a stray space or newline; no credential format starts or ends with one.
+    else values[key] = value.trim();
+  }
+  for (const field of integration.credentialFields) {
+    const message = checkField(field, values[field.key]);
+    if (message) errors.push({ field: field.key, message });
+    if (values[field.key] === "") delete values[field.key];
+  }
+  return { values, errors };
+}

@@ -1,0 +1,58 @@
+// Decrypts a connection's credentials for its own organization's backend.
+import { notFound } from "../errors.js";
+import type { Services } from "../services.js";
+import type { StoredCredentials } from "./credentials.js";
+
+export type CredentialsView = {
+  authType: "OAUTH2" | "API_KEY" | "BASIC" | "NONE";
+  values: { key: string; value: string }[];
+  apiKey: string | null;
+  username: string | null;
+  password: string | null;
+  accessToken: string | null;
+  tokenType: string | null;
+  expiresAt: Date | null;
+  scopes: string[];
+};
+
+export function credentialsView(services: Services, slug: string, stored: StoredCredentials): CredentialsView {
+  const empty = { values: [], apiKey: null, username: null, password: null, accessToken: null, tokenType: null, expiresAt: null, scopes: [] };
+  switch (stored.type) {
+    case "NONE":
+      return { authType: "NONE", ...empty };
+    case "OAUTH2":
+      return {
+        authType: "OAUTH2",
+        ...empty,
+        accessToken: stored.tokens.accessToken,
+        tokenType: stored.tokens.tokenType,
+        expiresAt: stored.tokens.expiresAt ? new Date(stored.tokens.expiresAt) : null,
+        scopes: stored.tokens.scopes,
+      };
+    default: {
+      const fields = services.catalog.get(slug)?.credentialFields ?? [];
+      const firstSecret = fields.find((f) => f.secret && f.key in stored.values)?.key;
+      return {
+        authType: stored.type,
+        ...empty,
+        values: Object.entries(stored.values).map(([key, value]) => ({ key, value })),
+        apiKey: stored.type === "API_KEY" && firstSecret ? stored.values[firstSecret]! : null,
+        username: stored.type === "BASIC" ? (stored.values.username ?? null) : null,
+        password: stored.type === "BASIC" ? (stored.values.password ?? "") : null,
+      };
+    }
+  }
+}
+
+export async function readConnectionCredentials(services: Services, organizationId: string, connectionId: string): Promise<CredentialsView> {
+  const row = await services.prisma.connection.findFirst({
+    where: { id: connectionId, organizationId },
+    select: { id: true, integrationSlug: true, credentialsEnc: true, encryptionKeyId: true },
+  });
+  if (!row) throw notFound("Connection");
+  const stored = services.vault.open<StoredCredentials>(
+    { ciphertext: row.credentialsEnc, keyId: row.encryptionKeyId },
+    { purpose: "connection-credentials", organizationId, rowId: row.id },
+  );
+  return credentialsView(services, row.integrationSlug, stored);
+}

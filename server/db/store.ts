@@ -1,0 +1,107 @@
+// Opens the one Prisma client on the configured store: PGlite in a data folder (the embedded
+// default) or PostgreSQL when DATABASE_URL is set. Also gives the migration engine an adapter.
+import { mkdir } from "node:fs/promises";
+import { join } from "node:path";
+import { PGlite } from "@electric-sql/pglite";
+import { PrismaPg } from "@prisma/adapter-pg";
+import type { SqlMigrationAwareDriverAdapterFactory } from "@prisma/driver-adapter-utils";
+import pg from "pg";
+import { PrismaPGlite } from "pglite-prisma-adapter";
+import { PrismaClient } from "../generated/prisma/client.js";
+import { wholeScriptAdapterFactory } from "./migration-adapter.js";
+
+export type StoreKind = "pglite" | "postgres";
+
+export type Store = {
+  kind: StoreKind;
+  prisma: PrismaClient;
+  /** An adapter for the schema engine, whose scripts run whole and are awaited. */
+  migrationAdapterFactory(): SqlMigrationAwareDriverAdapterFactory;
+  /** Seconds since the epoch according to the database, and whether it answers at all. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+};
+
+const PG_CHAR_OID = 18;
+const PG_TEXT_OID = 25;
+
+/**
+ * A pool whose results report PostgreSQL's internal `"char"` type as text: @prisma/adapter-pg
+ * rejects OID 18, which catalog queries (ours and the schema engine's) return.
+ */
+class CharAsTextPool extends pg.Pool {
+  override query(...args: unknown[]): never {
+    const result = (super.query as (...a: unknown[]) => unknown)(...args);
+    if (result && typeof (result as Promise<unknown>).then === "function") {
+      return (result as Promise<pg.QueryResult>).then((r) => {
+        for (const f of r?.fields ?? []) if (f.dataTypeID === PG_CHAR_OID) f.dataTypeID = PG_TEXT_OID;
+        return r;
+      }) as never;
+    }
+    return result as never;
+  }
+}
+
+/** Splits a postgres URL into parts: given a connection string, adapter-pg has confused databases. */
+export function poolConfigFromUrl(url: string): pg.PoolConfig {
+  const u = new URL(url);
+  const sslmode = u.searchParams.get("sslmode");
+  return {
+    host: decodeURIComponent(u.hostname) || "127.0.0.1",
+    port: u.port ? Number(u.port) : 5432,
+    database: decodeURIComponent(u.pathname.replace(/^\//, "")) || "postgres",
+    user: decodeURIComponent(u.username) || undefined,
+    password: u.password ? decodeURIComponent(u.password) : undefined,
+    ssl: sslmode && sslmode !== "disable" ? { rejectUnauthorized: sslmode === "verify-full" } : undefined,
+  };
+}
+
+export async function openStore(opts: { databaseUrl?: string | undefined; dataDir: string; poolSize?: number }): Promise<Store> {
+  if (opts.databaseUrl) return openPostgres(opts.databaseUrl, opts.poolSize ?? 10);
+  return openPglite(join(opts.dataDir, "pgdata"));
+}
+
+async function openPostgres(url: string, max: number): Promise<Store> {
+  const pool = new CharAsTextPool({ ...poolConfigFromUrl(url), max, connectionTimeoutMillis: 5_000 });
+  // An idle client losing its server must not crash the process; the next query reports it.
+  pool.on("error", () => {});
+  const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
+  return {
+    kind: "postgres",
+    prisma,
+    migrationAdapterFactory: () =>
+      wholeScriptAdapterFactory(new PrismaPg(pool), async (script) => {
+        await pool.query(script);
+      }),
+    ping: async () => {
+      await pool.query("SELECT 1");
+    },
+    close: async () => {
+      await prisma.$disconnect();
+      await pool.end();
+    },
+  };
+}
+
+async function openPglite(folder: string): Promise<Store> {
+  await mkdir(folder, { recursive: true });
+  const db = new PGlite(folder);
+  await db.waitReady;
+  const prisma = new PrismaClient({ adapter: new PrismaPGlite(db) });
+  return {
+    kind: "pglite",
+    prisma,
+    migrationAdapterFactory: () =>
+      wholeScriptAdapterFactory(new PrismaPGlite(db), async (script) => {
+        await db.exec(script);
+      }),
+    ping: async () => {
+      await db.query("SELECT 1");
+    },
+    close: async () => {
+      await prisma.$disconnect();
+      // $disconnect leaves PGlite open; without close() the next start runs crash recovery.
+      await db.close();
+    },
+  };
+}

@@ -1,0 +1,57 @@
+// `npm start`: reads the environment, starts one instance, prints where it is and (on the
+// embedded default) a working API key, and shuts down cleanly on SIGTERM/SIGINT.
+import { startServer } from "./app.js";
+import { ConfigError, loadConfig } from "./config.js";
+import { DataDirBusyError } from "./db/data-dir-lock.js";
+import { CatalogError } from "./catalog/load.js";
+
+const SHUTDOWN_LIMIT_MS = 15_000;
+
+async function main() {
+  const config = loadConfig();
+  const running = await startServer(config);
+  const lines = [
+    "",
+    `  One Runtime is running at ${running.url}`,
+    `  GraphiQL:   ${running.url}/graphql`,
+    `  SDK:        ${running.url}/connect.js`,
+    `  Store:      ${running.store.kind === "pglite" ? `embedded (${config.dataDir})` : "PostgreSQL"}`,
+  ];
+  const dev = running.devOrganization;
+  if (dev) {
+    lines.push(
+      `  Organization "${dev.name}" (${dev.organizationId})${dev.created ? " created" : ""}`,
+      `  API key:    ${dev.apiKey}`,
+      "",
+      `  Try:  curl -s ${running.url}/graphql -H 'Authorization: Bearer ${dev.apiKey}' \\`,
+      `          -H 'Content-Type: application/json' -d '{"query":"{ integrations(search: \\"crm\\") { totalCount nodes { slug name } } }"}'`,
+    );
+  } else if (!config.databaseUrl) {
+    lines.push("  API keys:   npm run admin -- list-api-keys --org <id> / create-api-key --org <id>");
+  }
+  process.stdout.write(`${lines.join("\n")}\n\n`);
+
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    running.services.logger.info({ signal }, "shutting down");
+    const force = setTimeout(() => process.exit(1), SHUTDOWN_LIMIT_MS);
+    force.unref();
+    running.close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.on("SIGTERM", () => stop("SIGTERM"));
+  process.on("SIGINT", () => stop("SIGINT"));
+}
+
+main().catch((error) => {
+  if (error instanceof ConfigError || error instanceof CatalogError || error instanceof DataDirBusyError) {
+    process.stderr.write(`${error.message}\n`);
+  } else {
+    process.stderr.write(`One Runtime failed to start: ${(error as Error).stack ?? error}\n`);
+  }
+  process.exit(1);
+});

@@ -1,0 +1,68 @@
+// The one publish/subscribe interface for session status changes. Events carry only the session
+// id: a watcher re-reads the row, so what reaches the SDK is always the database's truth. In
+// process by default; over Redis (REDIS_URL) when several instances share the work. A watcher
+// also wakes on a slow timer, so an event lost in transit (a Redis reconnect, the moment between
+// SUBSCRIBE and its confirmation) delays an update by seconds instead of losing it.
+
+/** The part of EventTarget we use; satisfied by node's EventTarget and @graphql-yoga/redis-event-target. */
+export type SessionEventTarget = {
+  addEventListener(type: string, listener: (event: Event) => void): void;
+  removeEventListener(type: string, listener: (event: Event) => void): void;
+  dispatchEvent(event: Event): boolean;
+};
+
+export type SessionEvents = {
+  publish(sessionId: string): void;
+  /** Listens from the moment of the call; yields whenever the session may have changed. */
+  watch(sessionId: string, resyncMs?: number): AsyncGenerator<void, void, unknown>;
+  close(): Promise<void>;
+};
+
+const topic = (sessionId: string) => `session:${sessionId}`;
+
+export function createSessionEvents(
+  target: SessionEventTarget = new EventTarget(),
+  close: () => Promise<void> = async () => {},
+): SessionEvents {
+  return {
+    publish: (sessionId) => {
+      target.dispatchEvent(new CustomEvent(topic(sessionId), { detail: { sessionId } }));
+    },
+    watch: (sessionId, resyncMs = 2_000) => {
+      let pending = false;
+      let wake: (() => void) | undefined;
+      const onEvent = () => {
+        pending = true;
+        wake?.();
+      };
+      target.addEventListener(topic(sessionId), onEvent);
+      const generator = (async function* () {
+        try {
+          for (;;) {
+            if (!pending) {
+              let timer: NodeJS.Timeout | undefined;
+              await new Promise<void>((resolve) => {
+                wake = resolve;
+                timer = setTimeout(resolve, resyncMs);
+              });
+              clearTimeout(timer);
+              wake = undefined;
+            }
+            pending = false;
+            yield;
+          }
+        } finally {
+          target.removeEventListener(topic(sessionId), onEvent);
+        }
+      })();
+      // A generator never started skips its finally: stop listening on return() regardless.
+      const originalReturn = generator.return.bind(generator);
+      generator.return = (value) => {
+        target.removeEventListener(topic(sessionId), onEvent);
+        return originalReturn(value);
+      };
+      return generator;
+    },
+    close,
+  };
+}

@@ -1,0 +1,9 @@
+// Builds the schema from every domain's file. The printed SDL (schema.graphql) is generated from here.
+import { lexicographicSortSchema } from "graphql";
+import { builder } from "./builder.js";
+import "./catalog.js";
+import "./organizations.js";
+import "./sessions.js";
+import "./connections.js";
+
+export const schema = lexicographicSortSchema(builder.toSchema());

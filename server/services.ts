@@ -1,0 +1,20 @@
+// Everything a request handler may use, built once at start-up (server/app.ts) and passed down.
+import type { Config } from "./config.js";
+import type { Catalog } from "./catalog/catalog.js";
+import type { PrismaClient } from "./generated/prisma/client.js";
+import type { Logger } from "./logger.js";
+import type { SessionEvents } from "./pubsub.js";
+import type { Vault } from "./vault.js";
+import type { StoreKind } from "./db/store.js";
+
+export type Services = {
+  config: Config;
+  /** Where browsers and providers reach us, without a trailing slash. */
+  publicUrl: () => string;
+  prisma: PrismaClient;
+  storeKind: StoreKind;
+  catalog: Catalog;
+  vault: Vault;
+  events: SessionEvents;
+  logger: Logger;
+};

@@ -1,0 +1,89 @@
+// graphql-ws on the same server and path as HTTP GraphQL. Every operation runs through yoga's
+// envelope, so WebSocket subscriptions get the same limits, error masking and context as HTTP.
+// Refusals: an oversized frame closes with 1009 (ws), a malformed message with 4400, no
+// connection_init in time with 4408, a second init with 4429 (graphql-ws); too many operations
+// on one socket is an error for that operation (code RATE_LIMITED), the socket stays usable.
+import type { Server } from "node:http";
+import { GraphQLError, type ExecutionArgs } from "graphql";
+import { useServer } from "graphql-ws/use/ws";
+import { WebSocketServer } from "ws";
+import type { YogaServerInstance } from "graphql-yoga";
+import type { Context } from "./context.js";
+import type { ServerContext } from "./yoga.js";
+
+export const WS_LIMITS = { maxPayloadBytes: 64 * 1024, maxOperationsPerSocket: 10, connectionInitWaitMs: 5_000 };
+
+/** Close code the SDK treats as "reconnect elsewhere": sent to every socket on shutdown. */
+export const CLOSE_SERVICE_RESTART = 1012;
+
+type Extra = { operations?: Set<string> };
+
+function withoutHttp(error: GraphQLError): GraphQLError {
+  if (!error.extensions?.http) return error;
+  const { http: _http, ...extensions } = error.extensions;
+  return new GraphQLError(error.message, { nodes: error.nodes, source: error.source, positions: error.positions, path: error.path, originalError: error.originalError, extensions });
+}
+
+export function attachWebSocket(server: Server, yoga: YogaServerInstance<ServerContext, Context>) {
+  const wss = new WebSocketServer({ server, path: "/graphql", maxPayload: WS_LIMITS.maxPayloadBytes });
+  // A socket error (e.g. an oversized frame) must never surface as an unhandled 'error' event.
+  wss.on("connection", (socket) => socket.on("error", () => {}));
+  const disposable = useServer<Record<string, unknown> | undefined, Extra>(
+    {
+      isProd: true,
+      connectionInitWaitTimeout: WS_LIMITS.connectionInitWaitMs,
+      execute: (args) => (args.rootValue as { execute: (a: ExecutionArgs) => unknown }).execute(args) as never,
+      subscribe: async (args) => {
+        const result = await (args.rootValue as { subscribe: (a: ExecutionArgs) => unknown }).subscribe(args);
+        // A refusal before the first event (bad token, expired session) ends up as graphql-ws's
+        // error message; HTTP-only details (status, headers) do not belong on the socket.
+        const errors = (result as { errors?: readonly GraphQLError[] }).errors;
+        if (errors && !(Symbol.asyncIterator in (result as object))) return { ...(result as object), errors: errors.map(withoutHttp) } as never;
+        return result as never;
+      },
+      onSubscribe: async (ctx, id, payload) => {
+        const operations = (ctx.extra.operations ??= new Set());
+        if (operations.size >= WS_LIMITS.maxOperationsPerSocket) {
+          return [new GraphQLError("Too many operations on one socket", { extensions: { code: "RATE_LIMITED" } })];
+        }
+        const authorization = ctx.connectionParams?.Authorization ?? ctx.connectionParams?.authorization;
+        const request = { headers: new Headers(typeof authorization === "string" ? { authorization } : {}) };
+        const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({ ...ctx, request, params: payload } as never);
+        let document;
+        try {
+          // Armor's limits throw from parse and validate rather than returning errors.
+          document = parse(payload.query);
+          const errors = validate(schema, document);
+          if (errors.length) return errors.map(withoutHttp);
+        } catch (e) {
+          return [e instanceof GraphQLError ? withoutHttp(e) : new GraphQLError("Invalid query", { extensions: { code: "GRAPHQL_PARSE_FAILED" } })];
+        }
+        operations.add(id);
+        const args: ExecutionArgs = {
+          schema,
+          document,
+          operationName: payload.operationName ?? null,
+          variableValues: payload.variables ?? null,
+          contextValue: await contextFactory(),
+          rootValue: { execute, subscribe },
+        };
+        return args;
+      },
+      onComplete: (ctx, id) => {
+        ctx.extra.operations?.delete(id);
+      },
+      onError: (ctx, id) => {
+        ctx.extra.operations?.delete(id);
+      },
+    },
+    wss,
+  );
+  return {
+    wss,
+    /** Closes every socket with a "reconnect" code and stops accepting new ones. */
+    async close(code = CLOSE_SERVICE_RESTART, reason = "server restarting") {
+      for (const client of wss.clients) client.close(code, reason);
+      await disposable.dispose();
+    },
+  };
+}

@@ -1,0 +1,167 @@
+// The session subscription over graphql-ws on the same port and path as HTTP, and the WebSocket
+// endpoint's limits: ordering, completion, clear error events, close codes, survival.
+import { createClient, type Client } from "graphql-ws";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import WebSocket from "ws";
+import { MAX_WATCHERS_PER_SESSION } from "../server/schema/sessions.js";
+import { WS_LIMITS } from "../server/ws.js";
+import { startTestServer, type TestServer } from "./support/server.js";
+
+const SUB = `subscription($t: String!) { hostedConnectionSession(sessionToken: $t) { id status connectionId error { code } } }`;
+const COMPLETE = `mutation { completeHostedConnectionSession(input: {}) { status } }`;
+
+let server: TestServer;
+let org: { apiKey: string };
+const clients: Client[] = [];
+
+const wsUrl = () => `${server.url.replace("http", "ws")}/graphql`;
+function client(): Client {
+  const c = createClient({ url: wsUrl(), webSocketImpl: WebSocket, retryAttempts: 0, lazy: true });
+  clients.push(c);
+  return c;
+}
+
+/** Collects every event of one subscription until it completes or errors. */
+function collect(c: Client, token: string) {
+  const events: any[] = [];
+  let errors: any;
+  const done = new Promise<void>((resolve) => {
+    c.subscribe({ query: SUB, variables: { t: token } }, {
+      next: (v) => void events.push(v.errors ? { errors: v.errors } : v.data!.hostedConnectionSession),
+      error: (e) => {
+        errors = e;
+        resolve();
+      },
+      complete: () => resolve(),
+    });
+  });
+  return { events, done, get error() { return errors; } };
+}
+
+beforeAll(async () => {
+  server = await startTestServer();
+  org = await server.createOrganization("Subscriptions org");
+});
+afterAll(async () => {
+  for (const c of clients) await c.dispose();
+  await server?.stop();
+});
+
+describe("hostedConnectionSession subscription", () => {
+  it("yields the current state first, then the change, then completes", async () => {
+    const { sessionToken } = await server.createSession(org.apiKey, { integrationSlug: "hacker-news", endUserId: "s1" });
+    const sub = collect(client(), sessionToken);
+    await expect.poll(() => sub.events.length).toBe(1);
+    expect(sub.events[0].status).toBe("PENDING");
+    await server.gql(COMPLETE, {}, { token: sessionToken });
+    await sub.done;
+    expect(sub.events.map((e) => e.status)).toEqual(["PENDING", "CONNECTED"]);
+    expect(sub.events[1].connectionId).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it("subscribing after completion still yields CONNECTED, then completes", async () => {
+    const { sessionToken } = await server.createSession(org.apiKey, { integrationSlug: "hacker-news", endUserId: "s2" });
+    await server.gql(COMPLETE, {}, { token: sessionToken });
+    const sub = collect(client(), sessionToken);
+    await sub.done;
+    expect(sub.events.map((e) => e.status)).toEqual(["CONNECTED"]);
+  });
+
+  it("pushes EXPIRED when the session runs out while watched", async () => {
+    const { sessionToken, sessionId } = await server.createSession(org.apiKey, { integrationSlug: "hacker-news", endUserId: "s3" });
+    const sub = collect(client(), sessionToken);
+    await expect.poll(() => sub.events.length).toBe(1);
+    await server.services.prisma.hostedConnectionSession.update({ where: { id: sessionId }, data: { expiresAt: new Date(Date.now() + 300) } });
+    server.services.events.publish(sessionId); // the row changed: wake the watcher, which then arms for the new expiry
+    await sub.done;
+    expect(sub.events.at(-1)).toMatchObject({ status: "EXPIRED", error: { code: "session_expired" } });
+  });
+
+  it("gives a clear error event for an unknown or expired token", async () => {
+    const unknown = collect(client(), `ort_sess_${"B".repeat(43)}`);
+    await unknown.done;
+    expect(unknown.events).toHaveLength(1);
+    expect(unknown.events[0].errors[0].extensions).toEqual({ code: "UNAUTHENTICATED" }); // no HTTP details on a socket
+
+    const { sessionToken, sessionId } = await server.createSession(org.apiKey, { integrationSlug: "hacker-news", endUserId: "s4" });
+    await server.services.prisma.hostedConnectionSession.update({ where: { id: sessionId }, data: { expiresAt: new Date(Date.now() - 1) } });
+    const expired = collect(client(), sessionToken);
+    await expired.done;
+    expect(expired.events[0].errors[0].extensions.code).toBe("SESSION_EXPIRED");
+  });
+
+  it("runs through the same query limits as HTTP", async () => {
+    const c = client();
+    const aliased = `subscription { ${Array.from({ length: 20 }, (_, i) => `a${i}: hostedConnectionSession(sessionToken: "x") { id }`).join(" ")} }`;
+    const err = await new Promise<any>((resolve) => c.subscribe({ query: aliased }, { next: () => {}, error: resolve, complete: () => resolve(undefined) }));
+    expect(err?.[0]?.extensions?.code).toBe("TOO_MANY_ALIASES");
+  });
+});
+
+function rawSocket(): Promise<WebSocket> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(wsUrl(), "graphql-transport-ws");
+    ws.once("open", () => resolve(ws));
+    ws.once("error", reject);
+  });
+}
+const closed = (ws: WebSocket) => new Promise<number>((resolve) => ws.once("close", (code) => resolve(code)));
+
+async function stillServing() {
+  const r = await fetch(`${server.url}/healthz`);
+  expect(r.status).toBe(200);
+}
+
+describe("WebSocket endpoint limits", () => {
+  it("caps subscriptions per session across sockets", async () => {
+    const { sessionToken } = await server.createSession(org.apiKey, { integrationSlug: "hacker-news", endUserId: "per-session" });
+    const subs: ReturnType<typeof collect>[] = [];
+    for (let i = 0; i <= MAX_WATCHERS_PER_SESSION; i++) {
+      subs.push(collect(client(), sessionToken));
+      await expect.poll(() => subs[i]!.events.length + (subs[i]!.error ? 1 : 0)).toBe(1);
+    }
+    expect(subs.at(-1)!.events[0]?.errors?.[0]?.extensions?.code).toBe("RATE_LIMITED");
+  });
+
+  it("closes with 1009 on an oversized message and keeps serving", async () => {
+    const ws = await rawSocket();
+    const code = closed(ws);
+    ws.send("x".repeat(WS_LIMITS.maxPayloadBytes + 1));
+    expect(await code).toBe(1009);
+    await stillServing();
+  });
+
+  it("closes with 4400 on a malformed message and keeps serving", async () => {
+    const ws = await rawSocket();
+    const code = closed(ws);
+    ws.send("{not json");
+    expect(await code).toBe(4400);
+    await stillServing();
+  });
+
+  it("closes with 4408 when connection_init never comes", async () => {
+    const ws = await rawSocket();
+    expect(await closed(ws)).toBe(4408);
+  }, WS_LIMITS.connectionInitWaitMs + 10_000);
+
+  it("closes with 4429 on a second connection_init", async () => {
+    const ws = await rawSocket();
+    const code = closed(ws);
+    ws.send(JSON.stringify({ type: "connection_init" }));
+    ws.send(JSON.stringify({ type: "connection_init" }));
+    expect(await code).toBe(4429);
+  });
+
+  it("caps operations per socket with a RATE_LIMITED error, leaving the socket usable", async () => {
+    const c = client();
+    const subs: ReturnType<typeof collect>[] = [];
+    for (let i = 0; i <= WS_LIMITS.maxOperationsPerSocket; i++) {
+      const { sessionToken } = await server.createSession(org.apiKey, { integrationSlug: "hacker-news", endUserId: `cap-${i}` });
+      subs.push(collect(c, sessionToken));
+      await expect.poll(() => subs[i]!.events.length + (subs[i]!.error ? 1 : 0)).toBe(1);
+    }
+    const refused = subs.at(-1)!;
+    expect(refused.error?.[0]?.extensions?.code).toBe("RATE_LIMITED");
+    expect(subs.slice(0, -1).every((s) => s.events[0]?.status === "PENDING")).toBe(true);
+  });
+});
