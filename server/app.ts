@@ -9,13 +9,23 @@ import { ConfigError, type Config } from "./config.js";
 import { acquireDataDirLock, newAdminToken, type DataDirLock } from "./db/data-dir-lock.js";
 import { applyMigrations } from "./db/migrations.js";
 import { openStore, type Store } from "./db/store.js";
-import { createRequestHandler, sendJson } from "./http.js";
+import { createHealth, type DependencyCheck } from "./health.js";
+import { createRequestHandler, routeLabel } from "./http.js";
 import { createLogger, type Logger } from "./logger.js";
+import { createMetrics, sessionCounter } from "./metrics.js";
+import { createRedisSessionEvents, redisLocation } from "./redis-events.js";
+import { createRequestObserver } from "./request-log.js";
+import { prepareGracefulClose } from "./shutdown.js";
 import { ensureDevOrganization, type DevOrganization } from "./organizations/dev-organization.js";
 import { createSessionEvents } from "./pubsub.js";
 import type { Services } from "./services.js";
 import { expireDueSessions } from "./sessions/lifecycle.js";
 import { loadPopupAssets } from "./static-files.js";
+import { redirectUri } from "./oauth/apps.js";
+import { oauthCallback } from "./oauth/callback.js";
+import { refreshExpiringTokens } from "./oauth/refresh.js";
+import { sandboxEntry, sandboxRoutes } from "./oauth/sandbox.js";
+import { popupClosedBeacon } from "./sessions/beacon.js";
 import { loadOrCreateDevKey, parseEncryptionKeys, Vault } from "./vault.js";
 import { attachWebSocket } from "./ws.js";
 import { createGraphQL } from "./yoga.js";
@@ -31,6 +41,7 @@ export type RunningServer = {
 };
 
 export const SWEEP_INTERVAL_MS = 30_000;
+export const REFRESH_INTERVAL_MS = 60_000;
 
 export async function startServer(config: Config, opts: { logger?: Logger } = {}): Promise<RunningServer> {
   const logger = opts.logger ?? createLogger(config.logLevel);
@@ -45,7 +56,9 @@ export async function startServer(config: Config, opts: { logger?: Logger } = {}
       lock = await acquireDataDirLock(config.dataDir, "server");
       cleanups.push(() => lock!.release());
     }
-    const catalog = new Catalog(await loadCatalog({ operatorDir: config.catalogDir }));
+    const loaded = await loadCatalog({ operatorDir: config.catalogDir });
+    if (config.sandbox) loaded.integrations.push(sandboxEntry);
+    const catalog = new Catalog(loaded);
     const popupAssets = await loadPopupAssets();
 
     const store = await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
@@ -67,8 +80,19 @@ export async function startServer(config: Config, opts: { logger?: Logger } = {}
     } else throw new ConfigError("ONE_RUNTIME_ENCRYPTION_KEY is required when DATABASE_URL is set (32 bytes, base64)");
     const vault = new Vault(keys);
 
-    const events = createSessionEvents();
+    // Several instances: every session event goes through Redis, so a subscription on one
+    // instance hears a change made on another. One instance: in process.
+    const checks: Record<string, DependencyCheck> = { database: (ms) => store.ping(ms) };
+    let events;
+    if (config.redisUrl) {
+      const redis = createRedisSessionEvents(config.redisUrl, logger);
+      events = redis.events;
+      checks.redis = (ms) => redis.check(ms);
+      logger.info({ redis: redisLocation(config.redisUrl) }, "session events over Redis");
+    } else events = createSessionEvents();
     cleanups.push(() => events.close());
+    const health = createHealth(checks, logger);
+    const metrics = createMetrics({ countSessions: sessionCounter(store.prisma), token: config.metricsToken, logger });
 
     let publicUrl = config.publicUrl ?? "";
     const services: Services = {
@@ -84,22 +108,22 @@ export async function startServer(config: Config, opts: { logger?: Logger } = {}
     const yoga = createGraphQL(services);
     const adminToken = newAdminToken();
     const routes: Parameters<typeof createRequestHandler>[0]["routes"] = {
-      "/healthz": (_req, res) => sendJson(res, 200, { status: "ok" }),
-      "/readyz": async (_req, res) => {
-        try {
-          await store.ping();
-          sendJson(res, 200, { status: "ready" });
-        } catch {
-          sendJson(res, 503, { status: "unready", database: "unreachable" });
-        }
-      },
+      "/healthz": health.healthz,
+      "/readyz": health.readyz,
+      "/metrics": metrics.handler,
     };
     if (embedded) routes[ADMIN_PATH] = adminChannel(store.prisma, adminToken);
+    routes["/oauth/callback"] = oauthCallback(services);
+    routes["/connect/closed"] = popupClosedBeacon(services);
+    if (config.sandbox) Object.assign(routes, sandboxRoutes(() => redirectUri(services)));
 
-    const server = createServer(createRequestHandler({ services, yoga, popupAssets, routes }));
+    const observeRequest = createRequestObserver({ logger, routeOf: (path) => routeLabel({ popupAssets, routes }, path), record: metrics.observeRequest });
+    const server = createServer(createRequestHandler({ services, yoga, popupAssets, routes, observeRequest }));
+    const closeGracefully = prepareGracefulClose(server);
     server.headersTimeout = 20_000;
     server.requestTimeout = 30_000;
     const ws = attachWebSocket(server, yoga);
+    metrics.setWebSocketStats(ws.stats);
     await new Promise<void>((resolve, reject) => {
       server.once("error", reject);
       server.listen(config.port, config.host, () => resolve());
@@ -108,14 +132,8 @@ export async function startServer(config: Config, opts: { logger?: Logger } = {}
     const host = config.host === "0.0.0.0" || config.host === "::" ? "localhost" : config.host.includes(":") ? `[${config.host}]` : config.host;
     const url = `http://${host}:${port}`;
     publicUrl ||= url;
-    cleanups.push(async () => {
-      await ws.close();
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeIdleConnections();
-        setTimeout(() => server.closeAllConnections(), 5_000).unref();
-      });
-    });
+    // Stop accepting, send WebSocket clients elsewhere (1012), let in-flight requests finish.
+    cleanups.push(() => closeGracefully({ closeWebSockets: () => ws.close(), logger }));
     if (lock) await lock.update({ adminUrl: `http://127.0.0.1:${port}${ADMIN_PATH}`, adminToken });
 
     const devOrganization = embedded && config.createDevOrganization ? await ensureDevOrganization(store.prisma, config.dataDir) : undefined;
@@ -125,10 +143,15 @@ export async function startServer(config: Config, opts: { logger?: Logger } = {}
     }, SWEEP_INTERVAL_MS);
     sweep.unref();
     cleanups.push(async () => clearInterval(sweep));
+    const refresher = setInterval(() => {
+      refreshExpiringTokens(services).catch((e) => logger.warn({ err: { message: (e as Error).message } }, "token refresher failed"));
+    }, REFRESH_INTERVAL_MS);
+    refresher.unref();
+    cleanups.push(async () => clearInterval(refresher));
 
     logger.info({ url, publicUrl, store: store.kind }, "One Runtime listening");
     let closing: Promise<void> | undefined;
-    return { url, port, services, store, server, devOrganization, close: () => (closing ??= cleanup()) };
+    return { url, port, services, store, server, devOrganization, close: () => (closing ??= (health.markShuttingDown(), cleanup())) };
   } catch (e) {
     await cleanup();
     throw e;

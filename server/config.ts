@@ -15,6 +15,8 @@ const envSchema = z.object({
   ONE_RUNTIME_ENCRYPTION_KEY: z.preprocess(emptyAsUndefined, z.string().optional()),
   ONE_RUNTIME_LOG_LEVEL: z.preprocess(emptyAsUndefined, z.enum(["debug", "info", "warn", "error", "silent"]).default("info")),
   ONE_RUNTIME_DEV_ORG: z.preprocess(emptyAsUndefined, z.enum(["true", "false"]).optional()),
+  ONE_RUNTIME_SANDBOX: z.preprocess(emptyAsUndefined, z.enum(["true", "false"]).optional()),
+  ONE_RUNTIME_METRICS_TOKEN: z.preprocess(emptyAsUndefined, z.string().min(16, "use at least 16 characters").optional()),
 });
 
 export type Config = {
@@ -31,6 +33,10 @@ export type Config = {
   logLevel: "debug" | "info" | "warn" | "error" | "silent";
   /** Create and print a development organization on the embedded store's first start. */
   createDevOrganization: boolean;
+  /** Serve the OAuth2 sandbox (a local authorization server) and list its integration. */
+  sandbox: boolean;
+  /** Bearer token for /metrics; unset = /metrics answers loopback callers only. */
+  metricsToken: string | undefined;
 };
 
 export class ConfigError extends Error {}
@@ -53,5 +59,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     encryptionKey: e.ONE_RUNTIME_ENCRYPTION_KEY,
     logLevel: e.ONE_RUNTIME_LOG_LEVEL,
     createDevOrganization: e.ONE_RUNTIME_DEV_ORG ? e.ONE_RUNTIME_DEV_ORG === "true" : !e.DATABASE_URL,
+    sandbox: e.ONE_RUNTIME_SANDBOX ? e.ONE_RUNTIME_SANDBOX === "true" : !e.DATABASE_URL,
+    metricsToken: e.ONE_RUNTIME_METRICS_TOKEN,
   };
 }

@@ -4,6 +4,7 @@ import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { YogaServerInstance } from "graphql-yoga";
 import type { Context } from "./context.js";
+import type { RequestObserver } from "./request-log.js";
 import { GRAPHIQL_CSP, graphiqlAssets, graphiqlPage, type StaticFile } from "./graphiql.js";
 import type { Services } from "./services.js";
 import type { ServerContext } from "./yoga.js";
@@ -18,6 +19,8 @@ export type HttpOptions = {
   popupAssets: Map<string, StaticFile>;
   /** Extra exact-path routes (the admin channel, the OAuth callback, health). */
   routes: Record<string, RouteHandler>;
+  /** Told of every request as it starts (server/request-log.ts: one log line and metrics each). */
+  observeRequest?: RequestObserver;
 };
 
 export const POPUP_CSP =
@@ -93,10 +96,19 @@ async function forwardToYoga(opts: HttpOptions, req: IncomingMessage, res: Serve
   res.end();
 }
 
+/** A metrics label for a path: the routes this handler serves; anything else is "unmatched". */
+export function routeLabel(opts: Pick<HttpOptions, "popupAssets" | "routes">, path: string): string {
+  if (path === "/graphql" || graphiqlAssets[path] || opts.popupAssets.has(path) || Object.hasOwn(opts.routes, path)) return path;
+  if (/^\/logos\/[a-z0-9-]{1,64}\.svg$/.test(path)) return "/logos/:slug";
+  return "unmatched";
+}
+
 export function createRequestHandler(opts: HttpOptions) {
   const { services } = opts;
   return async (req: IncomingMessage, res: ServerResponse) => {
     const requestId = randomUUID();
+    res.setHeader("x-request-id", requestId);
+    opts.observeRequest?.(req, res, requestId);
     let url: URL;
     try {
       url = new URL(req.url ?? "/", "http://localhost");

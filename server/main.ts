@@ -35,12 +35,22 @@ async function main() {
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;
+    const started = Date.now();
     running.services.logger.info({ signal }, "shutting down");
-    const force = setTimeout(() => process.exit(1), SHUTDOWN_LIMIT_MS);
+    const force = setTimeout(() => {
+      running.services.logger.error({ limitMs: SHUTDOWN_LIMIT_MS }, "shutdown took too long: exiting anyway");
+      process.exit(1);
+    }, SHUTDOWN_LIMIT_MS);
     force.unref();
     running.close().then(
-      () => process.exit(0),
-      () => process.exit(1),
+      () => {
+        running.services.logger.info({ durationMs: Date.now() - started }, "shutdown complete");
+        process.exit(0);
+      },
+      (e) => {
+        running.services.logger.error({ err: { message: (e as Error).message }, durationMs: Date.now() - started }, "shutdown failed");
+        process.exit(1);
+      },
     );
   };
   process.on("SIGTERM", () => stop("SIGTERM"));

@@ -4,7 +4,7 @@
 // connection_init in time with 4408, a second init with 4429 (graphql-ws); too many operations
 // on one socket is an error for that operation (code RATE_LIMITED), the socket stays usable.
 import type { Server } from "node:http";
-import { GraphQLError, type ExecutionArgs } from "graphql";
+import { GraphQLError, getOperationAST, type ExecutionArgs } from "graphql";
 import { useServer } from "graphql-ws/use/ws";
 import { WebSocketServer } from "ws";
 import type { YogaServerInstance } from "graphql-yoga";
@@ -16,7 +16,10 @@ export const WS_LIMITS = { maxPayloadBytes: 64 * 1024, maxOperationsPerSocket: 1
 /** Close code the SDK treats as "reconnect elsewhere": sent to every socket on shutdown. */
 export const CLOSE_SERVICE_RESTART = 1012;
 
-type Extra = { operations?: Set<string> };
+type Extra = { operations?: Set<string>; subscriptions?: Set<string> };
+
+/** How long close() lets clients answer the close frame before it cuts their sockets. */
+export const CLOSE_HANDSHAKE_MS = 2_000;
 
 function withoutHttp(error: GraphQLError): GraphQLError {
   if (!error.extensions?.http) return error;
@@ -26,6 +29,7 @@ function withoutHttp(error: GraphQLError): GraphQLError {
 
 export function attachWebSocket(server: Server, yoga: YogaServerInstance<ServerContext, Context>) {
   const wss = new WebSocketServer({ server, path: "/graphql", maxPayload: WS_LIMITS.maxPayloadBytes });
+  let openSubscriptions = 0;
   // A socket error (e.g. an oversized frame) must never surface as an unhandled 'error' event.
   wss.on("connection", (socket) => socket.on("error", () => {}));
   const disposable = useServer<Record<string, unknown> | undefined, Extra>(
@@ -59,6 +63,10 @@ export function attachWebSocket(server: Server, yoga: YogaServerInstance<ServerC
           return [e instanceof GraphQLError ? withoutHttp(e) : new GraphQLError("Invalid query", { extensions: { code: "GRAPHQL_PARSE_FAILED" } })];
         }
         operations.add(id);
+        if (getOperationAST(document, payload.operationName)?.operation === "subscription") {
+          (ctx.extra.subscriptions ??= new Set()).add(id);
+          openSubscriptions++;
+        }
         const args: ExecutionArgs = {
           schema,
           document,
@@ -71,18 +79,33 @@ export function attachWebSocket(server: Server, yoga: YogaServerInstance<ServerC
       },
       onComplete: (ctx, id) => {
         ctx.extra.operations?.delete(id);
+        if (ctx.extra.subscriptions?.delete(id)) openSubscriptions--;
       },
       onError: (ctx, id) => {
         ctx.extra.operations?.delete(id);
+        if (ctx.extra.subscriptions?.delete(id)) openSubscriptions--;
       },
     },
     wss,
   );
   return {
     wss,
-    /** Closes every socket with a "reconnect" code and stops accepting new ones. */
+    /** For metrics: open sockets and the subscriptions running on them. */
+    stats: () => ({ connections: wss.clients.size, subscriptions: openSubscriptions }),
+    /**
+     * Closes every socket with a "reconnect" code and stops accepting new ones. Clients that do not
+     * answer the close frame within CLOSE_HANDSHAKE_MS are cut, so shutdown stays bounded.
+     */
     async close(code = CLOSE_SERVICE_RESTART, reason = "server restarting") {
-      for (const client of wss.clients) client.close(code, reason);
+      const closing = [...wss.clients].map((client) => new Promise<void>((resolve) => {
+        if (client.readyState === client.CLOSED) return resolve();
+        client.once("close", () => resolve());
+        client.close(code, reason);
+      }));
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([Promise.all(closing), new Promise((resolve) => (timer = setTimeout(resolve, CLOSE_HANDSHAKE_MS)))]);
+      clearTimeout(timer);
+      for (const client of wss.clients) client.terminate();
       await disposable.dispose();
     },
   };

@@ -8,10 +8,23 @@ export type AuthTypeName = (typeof AUTH_TYPES)[number];
 
 const slug = z.string().regex(/^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$/, "lowercase letters, digits and dashes");
 const httpsUrl = z.url({ protocol: /^https$/, message: "an https URL" });
-/** An https URL that may contain `{key}` placeholders filled from the end user's inputs. */
-const urlTemplate = z
-  .string()
-  .refine((s) => httpsUrl.safeParse(s.replace(/\{[a-z][a-zA-Z0-9_]*\}/g, "x")).success, "an https URL (placeholders allowed)");
+/** True for http URLs on this machine only (a local authorization server in development or tests). */
+export function isLoopbackHttp(url: string): boolean {
+  try {
+    const u = new URL(url);
+    return u.protocol === "http:" && ["127.0.0.1", "localhost", "[::1]"].includes(u.hostname);
+  } catch {
+    return false;
+  }
+}
+/**
+ * An OAuth2 endpoint: https, or http on loopback only; may contain `{key}` placeholders filled
+ * from the end user's inputs.
+ */
+const urlTemplate = z.string().refine((s) => {
+  const filled = s.replace(/\{[a-z][a-zA-Z0-9_]*\}/g, "x");
+  return httpsUrl.safeParse(filled).success || isLoopbackHttp(filled);
+}, "an https URL (placeholders allowed; plain http only on 127.0.0.1 or localhost)");
 const oneLine = (max: number) => z.string().min(1).max(max).regex(/^[^\n\r]*$/, "one line");
 const pattern = z.string().refine((p) => {
   try {

@@ -3,6 +3,7 @@
 import type { Connection, Prisma } from "../generated/prisma/client.js";
 import { checkPageSize, type Page } from "../catalog/catalog.js";
 import { badInput } from "../errors.js";
+import { revokeAtProvider, type RevocationOutcome } from "../oauth/revoke.js";
 import type { Services } from "../services.js";
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -53,11 +54,16 @@ export async function findConnection(services: Services, organizationId: string,
   return services.prisma.connection.findFirst({ ...query, where: { id, organizationId } }) as Promise<Connection | null>;
 }
 
-export async function deleteConnection(services: Services, organizationId: string, id: string): Promise<Connection | null> {
+export async function deleteConnection(
+  services: Services,
+  organizationId: string,
+  id: string,
+): Promise<{ connection: Connection; revocation: RevocationOutcome } | null> {
   const existing = await findConnection(services, organizationId, id);
   if (!existing) return null;
+  const revocation = await revokeAtProvider(services, existing);
   const { count } = await services.prisma.connection.deleteMany({ where: { id, organizationId } });
   if (count === 0) return null;
-  services.logger.info({ connectionId: id, organizationId }, "connection deleted");
-  return existing;
+  services.logger.info({ connectionId: id, organizationId, revoked: revocation.succeeded }, "connection deleted");
+  return { connection: existing, revocation };
 }

@@ -1,5 +1,6 @@
 // Decrypts a connection's credentials for its own organization's backend.
-import { notFound } from "../errors.js";
+import { notFound, OneRuntimeError } from "../errors.js";
+import { needsRefresh, refreshIfDue } from "../oauth/refresh.js";
 import type { Services } from "../services.js";
 import type { StoredCredentials } from "./credentials.js";
 
@@ -47,12 +48,17 @@ export function credentialsView(services: Services, slug: string, stored: Stored
 export async function readConnectionCredentials(services: Services, organizationId: string, connectionId: string): Promise<CredentialsView> {
   const row = await services.prisma.connection.findFirst({
     where: { id: connectionId, organizationId },
-    select: { id: true, integrationSlug: true, credentialsEnc: true, encryptionKeyId: true },
+    select: { id: true, integrationSlug: true, credentialsEnc: true, encryptionKeyId: true, status: true },
   });
   if (!row) throw notFound("Connection");
-  const stored = services.vault.open<StoredCredentials>(
+  if (row.status === "NEEDS_REAUTH") {
+    throw new OneRuntimeError("NEEDS_REAUTH", "This connection needs to be re-authorized (createHostedConnectionSession with connectionId)");
+  }
+  let stored = services.vault.open<StoredCredentials>(
     { ciphertext: row.credentialsEnc, keyId: row.encryptionKeyId },
     { purpose: "connection-credentials", organizationId, rowId: row.id },
   );
+  // The common case reads without a lock; only a token near expiry takes the refresh path.
+  if (needsRefresh(stored)) stored = (await refreshIfDue(services, row.id, { organizationId })) ?? stored;
   return credentialsView(services, row.integrationSlug, stored);
 }

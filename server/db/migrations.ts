@@ -34,8 +34,15 @@ export async function readMigrationList(dir = migrationsDir): Promise<MigrationL
   };
 }
 
-/** Applies every migration not yet recorded; returns the names it applied. Throws on failure. */
+/**
+ * Applies every migration not yet recorded; returns the names it applied. Throws on failure.
+ * Under the store's migration lock: instances starting together migrate one at a time.
+ */
 export async function applyMigrations(store: Store, dir = migrationsDir): Promise<string[]> {
+  return store.withMigrationLock(() => applyMigrationsLocked(store, dir));
+}
+
+async function applyMigrationsLocked(store: Store, dir: string): Promise<string[]> {
   const engine = await openSchemaEngine(schemaPath, await readFile(schemaPath, "utf8"), store.migrationAdapterFactory());
   try {
     const migrationsList = await readMigrationList(dir);

@@ -17,10 +17,19 @@ export type Store = {
   prisma: PrismaClient;
   /** An adapter for the schema engine, whose scripts run whole and are awaited. */
   migrationAdapterFactory(): SqlMigrationAwareDriverAdapterFactory;
-  /** Seconds since the epoch according to the database, and whether it answers at all. */
-  ping(): Promise<void>;
+  /**
+   * Runs `fn` (applying migrations) while holding the store's migration lock, so instances
+   * starting together on one PostgreSQL database migrate one after another.
+   */
+  withMigrationLock<T>(fn: () => Promise<T>): Promise<T>;
+  /** Whether the database answers at all; with a timeout, a hung connection is dropped, not kept. */
+  ping(timeoutMs?: number): Promise<void>;
   close(): Promise<void>;
 };
+
+/** Our advisory lock key for migrations ("ONER"); Prisma's engine uses 72707369 for its own. */
+export const MIGRATION_LOCK_KEY = 0x4f4e4552;
+const MIGRATION_LOCK_WAIT = "300s";
 
 const PG_CHAR_OID = 18;
 const PG_TEXT_OID = 25;
@@ -66,19 +75,48 @@ async function openPostgres(url: string, max: number): Promise<Store> {
   // An idle client losing its server must not crash the process; the next query reports it.
   pool.on("error", () => {});
   const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
+  // The schema engine takes a session-level advisory lock and releases it later: over a shared
+  // pool the release can land on another connection, leaving the lock held and the next
+  // instance's migration timing out. Its queries get one connection of their own.
+  let migrationPool: CharAsTextPool | undefined;
+  const onMigrationConnection = () => {
+    if (!migrationPool) {
+      migrationPool = new CharAsTextPool({ ...poolConfigFromUrl(url), max: 1, connectionTimeoutMillis: 5_000, idleTimeoutMillis: 1_000 });
+      migrationPool.on("error", () => {});
+    }
+    return migrationPool;
+  };
   return {
     kind: "postgres",
     prisma,
-    migrationAdapterFactory: () =>
-      wholeScriptAdapterFactory(new PrismaPg(pool), async (script) => {
-        await pool.query(script);
-      }),
-    ping: async () => {
-      await pool.query("SELECT 1");
+    migrationAdapterFactory: () => {
+      const mp = onMigrationConnection();
+      return wholeScriptAdapterFactory(new PrismaPg(mp), async (script) => {
+        await mp.query(script);
+      });
+    },
+    withMigrationLock: async (fn) => {
+      // A connection of its own: the lock is held by a session, and must outlive fn's queries.
+      const client = new pg.Client({ ...poolConfigFromUrl(url), connectionTimeoutMillis: 5_000 });
+      client.on("error", () => {});
+      await client.connect();
+      try {
+        await client.query(`SET lock_timeout = '${MIGRATION_LOCK_WAIT}'`);
+        await client.query("SELECT pg_advisory_lock($1)", [MIGRATION_LOCK_KEY]);
+        return await fn();
+      } finally {
+        await client.query("SELECT pg_advisory_unlock($1)", [MIGRATION_LOCK_KEY]).catch(() => {});
+        await client.end().catch(() => {});
+      }
+    },
+    ping: async (timeoutMs) => {
+      // On query_timeout pg-pool discards the client, so a hung server cannot pin pool slots.
+      await pool.query({ text: "SELECT 1", ...(timeoutMs ? { query_timeout: timeoutMs } : {}) } as pg.QueryConfig);
     },
     close: async () => {
       await prisma.$disconnect();
       await pool.end();
+      await migrationPool?.end();
     },
   };
 }
@@ -95,6 +133,8 @@ async function openPglite(folder: string): Promise<Store> {
       wholeScriptAdapterFactory(new PrismaPGlite(db), async (script) => {
         await db.exec(script);
       }),
+    // One process per data folder (the data-dir lock): nobody to wait for.
+    withMigrationLock: (fn) => fn(),
     ping: async () => {
       await db.query("SELECT 1");
     },

@@ -5,6 +5,7 @@ import { readConnectionCredentials, type CredentialsView } from "../connections/
 import { deleteConnection, findConnection, listConnections } from "../connections/connections.js";
 import type { Connection } from "../generated/prisma/client.js";
 import type { Page } from "../catalog/catalog.js";
+import type { RevocationOutcome } from "../oauth/revoke.js";
 import { builder } from "./builder.js";
 import { AuthTypeEnum, IntegrationRef, PageInfoRef } from "./catalog.js";
 import { EndUserRef } from "./sessions.js";
@@ -66,8 +67,20 @@ const ConnectionPageRef = builder.objectRef<Page<Connection>>("ConnectionPage").
   }),
 });
 
-const DeletePayloadRef = builder.objectRef<{ id: string }>("DeleteConnectionPayload").implement({
-  fields: (t) => ({ id: t.exposeID("id", { description: "The deleted connection's id." }) }),
+const RevocationRef = builder.objectRef<RevocationOutcome>("TokenRevocation").implement({
+  description: "What the provider said when asked to revoke the connection's token (best effort).",
+  fields: (t) => ({
+    attempted: t.exposeBoolean("attempted", { description: "False when the integration has no revocation endpoint." }),
+    succeeded: t.exposeBoolean("succeeded"),
+    error: t.exposeString("error", { nullable: true }),
+  }),
+});
+
+const DeletePayloadRef = builder.objectRef<{ id: string; revocation: RevocationOutcome }>("DeleteConnectionPayload").implement({
+  fields: (t) => ({
+    id: t.exposeID("id", { description: "The deleted connection's id." }),
+    revocation: t.field({ type: RevocationRef, resolve: (p) => p.revocation }),
+  }),
 });
 
 builder.queryFields((t) => ({
@@ -97,7 +110,7 @@ builder.mutationFields((t) => ({
     resolve: async (_, { id }, ctx) => {
       const deleted = await deleteConnection(ctx.services, requireOrganization(ctx).organizationId, String(id));
       if (!deleted) throw notFound("Connection");
-      return { id: deleted.id };
+      return { id: deleted.connection.id, revocation: deleted.revocation };
     },
   }),
 }));

@@ -5,5 +5,6 @@ import "./catalog.js";
 import "./organizations.js";
 import "./sessions.js";
 import "./connections.js";
+import "./oauth-apps.js";
 
 export const schema = lexicographicSortSchema(builder.toSchema());

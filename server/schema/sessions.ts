@@ -78,7 +78,7 @@ const CreateInput = builder.inputType("CreateHostedConnectionSessionInput", {
   }),
 });
 
-const CredentialValueInput = builder.inputType("CredentialValueInput", {
+export const CredentialValueInput = builder.inputType("CredentialValueInput", {
   fields: (t) => ({ key: t.string({ required: true }), value: t.string({ required: true }) }),
 });
 

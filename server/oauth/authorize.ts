@@ -1,0 +1,66 @@
+// Starting an OAuth2 authorization from the popup: a fresh `state` (256 random bits, stored only
+// as a hash) and PKCE S256 verifier bound to the session (sealed by the vault), the session moved
+// to AUTHORIZING, and the provider's authorization URL for the popup to navigate to.
+import * as oauth from "oauth4webapi";
+import { z } from "zod";
+import { badInput, OneRuntimeError } from "../errors.js";
+import { randomSecret, sha256Hex } from "../crypto-tokens.js";
+import type { Services } from "../services.js";
+import { fieldErrorsOf } from "../sessions/create.js";
+import { assertOpen, sessionForToken, transitionSession } from "../sessions/lifecycle.js";
+import { oauthClientFor, redirectUri } from "./apps.js";
+import { checkUserInputs, oauth2Of, providerFor } from "./provider.js";
+
+/** What the callback needs from the start, sealed in the session row. */
+export type SealedFlow = { codeVerifier: string | null; redirectUri: string; userInputs: Record<string, string>; scopes: string[] };
+
+const nameSchema = z.string().trim().max(100).regex(/^[^\u0000-\u001f\u007f]*$/, "no control characters").nullish();
+
+export async function startHostedConnectionAuthorization(
+  services: Services,
+  token: string,
+  input: { connectionName?: string | null; userInputs?: { key: string; value: string }[] | null },
+): Promise<{ authorizationUrl: string }> {
+  const session = await sessionForToken(services, token);
+  assertOpen(session);
+  const entry = services.catalog.get(session.integrationSlug);
+  if (!entry) throw new OneRuntimeError("NOT_FOUND", "This integration is no longer in the catalog");
+  if (entry.authType !== "OAUTH2") throw badInput(`${entry.name} does not connect through OAuth2`);
+  const name = nameSchema.safeParse(input.connectionName);
+  if (!name.success) throw badInput("Invalid connection name", fieldErrorsOf(name.error).map((e) => ({ ...e, field: "connectionName" })));
+
+  const def = oauth2Of(entry);
+  const userInputs = checkUserInputs(entry, input.userInputs ?? []);
+  const credentials = await oauthClientFor(services, session.organizationId, entry);
+  const provider = providerFor(entry, credentials, { publicUrl: services.publicUrl(), userInputs });
+
+  const state = randomSecret(32);
+  const codeVerifier = def.pkce ? oauth.generateRandomCodeVerifier() : null;
+  const flow: SealedFlow = { codeVerifier, redirectUri: redirectUri(services), userInputs, scopes: credentials.scopes };
+  const sealed = services.vault.seal(flow, { purpose: "oauth-flow", organizationId: session.organizationId, rowId: session.id });
+
+  const url = new URL(provider.authorizationUrl);
+  url.searchParams.set("response_type", "code");
+  url.searchParams.set("client_id", credentials.clientId);
+  url.searchParams.set("redirect_uri", flow.redirectUri);
+  url.searchParams.set("state", state);
+  if (credentials.scopes.length) url.searchParams.set(def.scopeParam, credentials.scopes.join(def.scopeSeparator));
+  if (codeVerifier) {
+    url.searchParams.set("code_challenge", await oauth.calculatePKCECodeChallenge(codeVerifier));
+    url.searchParams.set("code_challenge_method", "S256");
+  }
+  for (const [k, v] of Object.entries(def.authorizationParams)) url.searchParams.set(k, v);
+
+  // Starting again (the user came back and retried) replaces the previous state: only the newest
+  // authorization can complete.
+  const moved = await transitionSession(services.prisma, session.id, ["PENDING", "AUTHORIZING"], "AUTHORIZING", {
+    oauthStateHash: sha256Hex(state),
+    oauthFlowEnc: sealed.ciphertext,
+    oauthFlowKeyId: sealed.keyId,
+    connectionName: name.data ?? null,
+  });
+  if (!moved) assertOpen(await services.prisma.hostedConnectionSession.findUniqueOrThrow({ where: { id: session.id } }));
+  services.events.publish(session.id);
+  services.logger.info({ sessionId: session.id, integration: entry.slug }, "OAuth2 authorization started");
+  return { authorizationUrl: url.toString() };
+}

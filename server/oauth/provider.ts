@@ -1,0 +1,154 @@
+// How we talk to one provider's OAuth2 endpoints, from its catalog entry alone: URL templates
+// filled with the end user's checked inputs, client authentication, PKCE, body format, and
+// outbound limits (timeout, response size). Every quirk is data in the entry, not a branch here.
+import * as oauth from "oauth4webapi";
+import { isLoopbackHttp, type IntegrationEntry, type OAuth2Definition } from "../catalog/entry-schema.js";
+import { badInput, type FieldError } from "../errors.js";
+
+export const TOKEN_REQUEST_TIMEOUT_MS = 10_000;
+export const MAX_TOKEN_RESPONSE_BYTES = 64 * 1024;
+/** Values pasted into provider URLs must be a DNS label on top of the entry's own pattern. */
+const DNS_LABEL = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/i;
+
+export type OAuthClientCredentials = { clientId: string; clientSecret: string; scopes: string[] };
+
+export function oauth2Of(entry: IntegrationEntry): OAuth2Definition {
+  if (!entry.oauth2) throw new Error(`${entry.slug} is not an OAuth2 integration`);
+  return entry.oauth2;
+}
+
+/** Checks the end user's pre-authorization values (a subdomain, a shop) strictly. */
+export function checkUserInputs(entry: IntegrationEntry, submitted: { key: string; value: string }[]): Record<string, string> {
+  const defs = oauth2Of(entry).userInputs;
+  const values: Record<string, string> = {};
+  const errors: FieldError[] = [];
+  for (const { key, value } of submitted) {
+    if (!defs.some((d) => d.key === key)) errors.push({ field: key, message: "Unknown field" });
+    else values[key] = value.trim().toLowerCase();
+  }
+  for (const d of defs) {
+    const v = values[d.key];
+    if (!v) errors.push({ field: d.key, message: `${d.label} is required` });
+    else if (!DNS_LABEL.test(v) || !new RegExp(`^(?:${d.pattern})$`, "u").test(v)) {
+      errors.push({ field: d.key, message: `${d.label} doesn't look right${d.placeholder ? ` (expected something like ${d.placeholder})` : ""}` });
+    }
+  }
+  if (errors.length) throw badInput("Some values need fixing", errors);
+  return values;
+}
+
+export type ProviderContext = { publicUrl: string; userInputs: Record<string, string> };
+
+/** Fills `{key}` placeholders; `{publicUrl}` is ours (the sandbox), the rest the user's checked inputs. */
+export function fillUrl(template: string, ctx: ProviderContext): string {
+  return template.replace(/\{([a-zA-Z0-9_]+)\}/g, (_, key: string) => {
+    const value = key === "publicUrl" ? ctx.publicUrl : ctx.userInputs[key];
+    if (value === undefined) throw new Error(`no value for {${key}}`);
+    return key === "publicUrl" ? value : encodeURIComponent(value);
+  });
+}
+
+export type Provider = {
+  as: oauth.AuthorizationServer;
+  client: oauth.Client;
+  clientAuth: oauth.ClientAuth;
+  authorizationUrl: string;
+  /** Options for every request to the token and revocation endpoints. */
+  requestOptions: () => oauth.TokenEndpointRequestOptions;
+};
+
+/** A fetch with a response size cap and, for JSON-body providers, form bodies re-encoded as JSON. */
+function providerFetch(def: OAuth2Definition): typeof fetch {
+  return async (input, init) => {
+    let body = init?.body;
+    const requestHeaders = new Headers(init?.headers);
+    if (def.tokenRequestFormat === "json" && body instanceof URLSearchParams) {
+      body = JSON.stringify(Object.fromEntries(body));
+      requestHeaders.set("content-type", "application/json");
+    }
+    const response = await fetch(input, { ...init, headers: requestHeaders, body, redirect: "manual" });
+    const declared = Number(response.headers.get("content-length") ?? 0);
+    if (declared > MAX_TOKEN_RESPONSE_BYTES) throw new Error("token endpoint response too large");
+    const reader = response.body?.getReader();
+    const chunks: Uint8Array[] = [];
+    let size = 0;
+    for (;;) {
+      const part = await reader?.read();
+      if (!part || part.done) break;
+      size += part.value.length;
+      if (size > MAX_TOKEN_RESPONSE_BYTES) {
+        await reader!.cancel();
+        throw new Error("token endpoint response too large");
+      }
+      chunks.push(part.value);
+    }
+    let out: Buffer = Buffer.concat(chunks);
+    // We are an OAuth2 client, not an OpenID Connect relying party: an ID token we did not ask
+    // for is dropped, not validated (its audience and signing rules are the provider's OIDC setup).
+    if ((response.headers.get("content-type") ?? "").includes("json")) {
+      try {
+        const json = JSON.parse(out.toString("utf8")) as Record<string, unknown>;
+        if (json && typeof json === "object" && "id_token" in json) {
+          delete json.id_token;
+          out = Buffer.from(JSON.stringify(json));
+        }
+      } catch {
+        // not JSON after all: oauth4webapi reports it
+      }
+    }
+    const headers = new Headers(response.headers);
+    headers.delete("content-length");
+    return new Response(new Uint8Array(out), { status: response.status, statusText: response.statusText, headers });
+  };
+}
+
+export function providerFor(entry: IntegrationEntry, credentials: OAuthClientCredentials, ctx: ProviderContext): Provider {
+  const def = oauth2Of(entry);
+  const tokenUrl = fillUrl(def.tokenUrl, ctx);
+  const revocationUrl = def.revocationUrl ? fillUrl(def.revocationUrl, ctx) : undefined;
+  const authorizationUrl = fillUrl(def.authorizationUrl, ctx);
+  const as: oauth.AuthorizationServer = {
+    // Providers here are configured by hand, not discovered: the issuer is the entry's, or the
+    // token endpoint's origin, and is only compared with `iss` when the entry names one.
+    issuer: def.issuer ?? new URL(tokenUrl).origin,
+    authorization_endpoint: authorizationUrl,
+    token_endpoint: tokenUrl,
+    ...(revocationUrl ? { revocation_endpoint: revocationUrl } : {}),
+    ...(def.issuer ? { authorization_response_iss_parameter_supported: true } : {}),
+  };
+  const insecure = [tokenUrl, revocationUrl].some((u) => u && isLoopbackHttp(u));
+  return {
+    as,
+    client: { client_id: credentials.clientId },
+    clientAuth: def.tokenEndpointAuthMethod === "client_secret_basic" ? oauth.ClientSecretBasic(credentials.clientSecret) : oauth.ClientSecretPost(credentials.clientSecret),
+    authorizationUrl,
+    requestOptions: () => ({
+      signal: AbortSignal.timeout(TOKEN_REQUEST_TIMEOUT_MS),
+      [oauth.customFetch]: providerFetch(def),
+      ...(insecure ? { [oauth.allowInsecureRequests]: true } : {}),
+    }),
+  };
+}
+
+/** A provider failure as a stable code for the session or connection, never the raw body. */
+export function providerErrorCode(error: unknown): { code: string; message: string } {
+  if (error instanceof oauth.ResponseBodyError) return { code: error.error, message: error.error_description ?? `The provider answered ${error.error}` };
+  if (error instanceof oauth.AuthorizationResponseError) return { code: error.error, message: error.error_description ?? `The provider answered ${error.error}` };
+  const e = error as { name?: string; message?: string };
+  if (e?.name === "TimeoutError" || e?.name === "AbortError") return { code: "token_exchange_timeout", message: "The provider did not answer in time" };
+  return { code: "token_exchange_failed", message: "The provider's token endpoint failed" };
+}
+
+export type TokenSet = { accessToken: string; refreshToken: string | null; tokenType: string; expiresAt: string | null; scopes: string[] };
+
+export function tokenSetFrom(result: oauth.TokenEndpointResponse, previous: { refreshToken: string | null; scopes: string[] }, def: OAuth2Definition): TokenSet {
+  const granted = typeof result.scope === "string" && result.scope ? result.scope.split(/[\s,+]+/).filter(Boolean) : previous.scopes;
+  return {
+    accessToken: result.access_token,
+    // A provider that does not rotate keeps the old refresh token valid: keep it.
+    refreshToken: result.refresh_token ?? previous.refreshToken,
+    tokenType: result.token_type,
+    expiresAt: typeof result.expires_in === "number" ? new Date(Date.now() + result.expires_in * 1000).toISOString() : null,
+    scopes: granted.length ? granted : def.defaultScopes,
+  };
+}

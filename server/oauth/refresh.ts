@@ -1,0 +1,112 @@
+// Keeping OAuth2 access tokens valid. A read of credentials refreshes a token that has expired or
+// expires within 5 minutes; the refresh runs under a row lock (SELECT … FOR UPDATE), so however
+// many readers and instances ask at once, the provider sees ONE refresh, and the others read its
+// result. A rotated refresh token is committed before the new access token is returned.
+// `invalid_grant` marks the connection NEEDS_REAUTH. A background job refreshes ahead of expiry,
+// skipping rows another instance is refreshing (SKIP LOCKED).
+import * as oauth from "oauth4webapi";
+import type { Connection } from "../generated/prisma/client.js";
+import type { StoredCredentials } from "../connections/credentials.js";
+import { OneRuntimeError } from "../errors.js";
+import type { Services } from "../services.js";
+import { oauthClientFor } from "./apps.js";
+import { oauth2Of, providerErrorCode, providerFor, tokenSetFrom } from "./provider.js";
+
+export const REFRESH_MARGIN_MS = 5 * 60_000;
+export const BACKGROUND_MARGIN_MS = 10 * 60_000;
+
+type Tx = Parameters<Parameters<Services["prisma"]["$transaction"]>[0]>[0];
+
+const binding = (c: Pick<Connection, "organizationId" | "id">) => ({ purpose: "connection-credentials" as const, organizationId: c.organizationId, rowId: c.id });
+
+export function needsRefresh(stored: StoredCredentials, marginMs = REFRESH_MARGIN_MS): boolean {
+  return stored.type === "OAUTH2" && !!stored.tokens.refreshToken && !!stored.tokens.expiresAt && new Date(stored.tokens.expiresAt).getTime() - Date.now() < marginMs;
+}
+
+async function lockRow(tx: Tx, connectionId: string, organizationId: string | undefined, skipLocked: boolean): Promise<Connection | undefined> {
+  const rows = await tx.$queryRawUnsafe<{ id: string }[]>(
+    `SELECT id FROM "Connection" WHERE id = $1::uuid ${organizationId ? `AND "organizationId" = $2::uuid` : ""} FOR UPDATE${skipLocked ? " SKIP LOCKED" : ""}`,
+    ...(organizationId ? [connectionId, organizationId] : [connectionId]),
+  );
+  if (!rows.length) return undefined;
+  return (await tx.connection.findUnique({ where: { id: connectionId } })) ?? undefined;
+}
+
+/**
+ * Refreshes one connection's token if it is due, under its row lock. Returns the credentials as
+ * they stand afterwards. Throws NEEDS_REAUTH when the provider refuses the refresh token.
+ */
+export async function refreshIfDue(
+  services: Services,
+  connectionId: string,
+  opts: { organizationId?: string; marginMs?: number; skipLocked?: boolean } = {},
+): Promise<StoredCredentials | undefined> {
+  let refused = false;
+  // Everything that needs the outer client is read before the transaction: on PGlite (one
+  // connection) a query outside the transaction would wait for it forever.
+  const meta = await services.prisma.connection.findFirst({
+    where: { id: connectionId, ...(opts.organizationId ? { organizationId: opts.organizationId } : {}) },
+    select: { organizationId: true, integrationSlug: true },
+  });
+  const entry = meta && services.catalog.get(meta.integrationSlug);
+  if (!meta || !entry?.oauth2) return undefined;
+  const credentials = await oauthClientFor(services, meta.organizationId, entry);
+  const result = await services.prisma.$transaction(
+    async (tx) => {
+      const row = await lockRow(tx, connectionId, opts.organizationId, opts.skipLocked ?? false);
+      if (!row) return undefined;
+      const stored = services.vault.open<StoredCredentials>({ ciphertext: row.credentialsEnc, keyId: row.encryptionKeyId }, binding(row));
+      // Whoever held the lock before us may have refreshed already: then there is nothing to do.
+      if (stored.type !== "OAUTH2" || row.status !== "ACTIVE" || !needsRefresh(stored, opts.marginMs)) return stored;
+      const def = oauth2Of(entry);
+      const provider = providerFor(entry, credentials, { publicUrl: services.publicUrl(), userInputs: stored.userInputs });
+      try {
+        const response = await oauth.refreshTokenGrantRequest(provider.as, provider.client, provider.clientAuth, stored.tokens.refreshToken!, provider.requestOptions());
+        const tokens = tokenSetFrom(await oauth.processRefreshTokenResponse(provider.as, provider.client, response), stored.tokens, def);
+        const next: StoredCredentials = { ...stored, tokens };
+        const sealed = services.vault.seal(next, binding(row));
+        await tx.connection.update({
+          where: { id: row.id },
+          data: { credentialsEnc: sealed.ciphertext, encryptionKeyId: sealed.keyId, tokenExpiresAt: tokens.expiresAt ? new Date(tokens.expiresAt) : null, scopes: tokens.scopes, lastRefreshedAt: new Date() },
+        });
+        services.logger.info({ connectionId: row.id, integration: entry.slug }, "OAuth2 token refreshed");
+        return next;
+      } catch (error) {
+        const reason = providerErrorCode(error);
+        services.logger.warn({ connectionId: row.id, integration: entry.slug, reason: reason.code }, "OAuth2 token refresh failed");
+        if (reason.code === "invalid_grant") {
+          await tx.connection.update({ where: { id: row.id }, data: { status: "NEEDS_REAUTH", statusReason: "invalid_grant" } });
+          refused = true;
+          return stored;
+        }
+        // A provider hiccup: a token that is still valid is still useful.
+        if (stored.tokens.expiresAt && new Date(stored.tokens.expiresAt).getTime() > Date.now()) return stored;
+        throw new OneRuntimeError("PROVIDER_ERROR", `Could not refresh the token: ${reason.code}`);
+      }
+    },
+    { timeout: 30_000, maxWait: 30_000 },
+  );
+  if (refused) throw new OneRuntimeError("NEEDS_REAUTH", "The provider refused the refresh token; re-authorize this connection (createHostedConnectionSession with connectionId)");
+  return result;
+}
+
+/** One pass of the background refresher: tokens expiring soon, each under its own lock. */
+export async function refreshExpiringTokens(services: Services, limit = 100): Promise<number> {
+  const due = await services.prisma.connection.findMany({
+    where: { status: "ACTIVE", authType: "OAUTH2", tokenExpiresAt: { lt: new Date(Date.now() + BACKGROUND_MARGIN_MS) } },
+    select: { id: true },
+    orderBy: { tokenExpiresAt: "asc" },
+    take: limit,
+  });
+  let refreshed = 0;
+  for (const { id } of due) {
+    try {
+      const before = Date.now();
+      const after = await refreshIfDue(services, id, { marginMs: BACKGROUND_MARGIN_MS, skipLocked: true });
+      if (after?.type === "OAUTH2" && after.tokens.expiresAt && new Date(after.tokens.expiresAt).getTime() > before + BACKGROUND_MARGIN_MS) refreshed++;
+    } catch {
+      // Logged inside; NEEDS_REAUTH is recorded on the row. The next pass moves on.
+    }
+  }
+  return refreshed;
+}

@@ -1,0 +1,69 @@
+// A real OAuth2 authorization server for tests (oauth2-mock-server on 127.0.0.1), registered with
+// One Runtime as an operator's own catalog entry, and a driver that follows an authorization
+// URL the way a browser would (the mock approves at once).
+import { mkdtemp, mkdir, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { OAuth2Server } from "oauth2-mock-server";
+
+export type MockProvider = {
+  server: OAuth2Server;
+  url: string;
+  catalogDir: string;
+  /** Token endpoint requests seen, by grant type. */
+  tokenRequests: { grant_type: string; code_verifier?: string; refresh_token?: string }[];
+  stop(): Promise<void>;
+};
+
+export async function startMockProvider(slug = "mock-provider"): Promise<MockProvider> {
+  const server = new OAuth2Server();
+  await server.issuer.keys.generate("RS256");
+  await server.start(0, "127.0.0.1");
+  const url = server.issuer.url!;
+  const tokenRequests: MockProvider["tokenRequests"] = [];
+  server.service.on("beforeResponse", (_response: unknown, req: { body: MockProvider["tokenRequests"][number] }) => {
+    tokenRequests.push({ ...req.body });
+  });
+  const catalogDir = await mkdtemp(join(tmpdir(), "one-runtime-catalog-"));
+  await mkdir(join(catalogDir, "integrations"));
+  const entry = (s: string, extra: Record<string, unknown> = {}) => ({
+    slug: s,
+    name: `Mock Provider ${s}`,
+    description: "An OAuth2 authorization server run by the test.",
+    categories: ["developer-tools"],
+    authType: "OAUTH2",
+    docsUrl: "https://example.com/docs",
+    oauth2: {
+      authorizationUrl: `${url}/authorize`,
+      tokenUrl: `${url}/token`,
+      revocationUrl: `${url}/revoke`,
+      defaultScopes: ["read", "write"],
+      tokenEndpointAuthMethod: "client_secret_basic",
+      tokenResponseMetadata: ["scope"],
+      callbackMetadata: ["realmId"],
+      ...extra,
+    },
+  });
+  await writeFile(join(catalogDir, "integrations", `${slug}.json`), JSON.stringify(entry(slug)));
+  await writeFile(
+    join(catalogDir, "integrations", "tenant-provider.json"),
+    JSON.stringify(
+      entry("tenant-provider", {
+        authorizationUrl: "https://{tenant}.example.com/oauth/authorize",
+        tokenUrl: "https://{tenant}.example.com/oauth/token",
+        revocationUrl: undefined,
+        userInputs: [{ key: "tenant", label: "Workspace", pattern: "[a-z0-9-]{3,30}", placeholder: "acme" }],
+      }),
+    ),
+  );
+  return { server, url, catalogDir, tokenRequests, stop: () => server.stop() };
+}
+
+/** Follows the provider's redirect back to our callback; returns the callback's response. */
+export async function followAuthorization(authorizationUrl: string): Promise<{ callbackUrl: string; status: number; body: string }> {
+  const atProvider = await fetch(authorizationUrl, { redirect: "manual" });
+  const callbackUrl = atProvider.headers.get("location");
+  if (!callbackUrl) throw new Error(`provider did not redirect (${atProvider.status})`);
+  const back = await fetch(callbackUrl, { redirect: "manual" });
+  return { callbackUrl, status: back.status, body: await back.text() };
+}
