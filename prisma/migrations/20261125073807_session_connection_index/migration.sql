@@ -1,0 +1,2 @@
+-- CreateIndex
+CREATE INDEX "HostedConnectionSession_connectionId_idx" ON "HostedConnectionSession"("connectionId");
