@@ -198,3 +198,23 @@ describe("isolation between organizations", () => {
     expect(r.errors?.[0]?.extensions?.code).toBe("NOT_FOUND");
   });
 });
+
+describe("the popup's close beacon", () => {
+  const beacon = (token: string) => fetch(`${server.url}/connect/closed`, { method: "POST", body: token, headers: { "content-type": "text/plain" } });
+
+  it("cancels a PENDING session", async () => {
+    const { sessionToken } = await server.createSession(orgA.apiKey, { integrationSlug: "openai", endUserId: "beacon-1" });
+    expect((await beacon(sessionToken)).status).toBe(204);
+    const read = await server.gql(READ, {}, { token: sessionToken });
+    expect(read.data.hostedConnectionSession).toMatchObject({ status: "CANCELLED", error: { code: "popup_closed" } });
+  });
+
+  it("leaves finished sessions alone and answers the same for unknown tokens", async () => {
+    const { sessionToken } = await server.createSession(orgA.apiKey, { integrationSlug: "hacker-news", endUserId: "beacon-2" });
+    await server.gql(COMPLETE, { input: {} }, { token: sessionToken });
+    expect((await beacon(sessionToken)).status).toBe(204);
+    expect((await server.gql(READ, {}, { token: sessionToken })).data.hostedConnectionSession.status).toBe("CONNECTED");
+    expect((await beacon(`ort_sess_${"Z".repeat(43)}`)).status).toBe(204);
+    expect((await beacon("garbage")).status).toBe(204);
+  });
+});
