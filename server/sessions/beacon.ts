@@ -1,7 +1,8 @@
 // POST /connect/closed: the popup reports its own closing (navigator.sendBeacon on pagehide), so a
-// closed popup cancels its PENDING session within a second instead of at expiry. The body is the
-// session token (text/plain: a beacon cannot set headers). A session already authorizing at the
-// provider, or finished, is left alone.
+// closed popup cancels its open session within a second instead of at expiry. The body is the
+// session token (text/plain: a beacon cannot set headers). The popup sends none when it navigates
+// to the provider on purpose, so an AUTHORIZING session that beacons was left on our page (the
+// user came back and closed it): cancelling it is right too. Finished sessions are left alone.
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { readBody } from "../http.js";
 import type { Services } from "../services.js";
@@ -14,7 +15,7 @@ export function popupClosedBeacon(services: Services) {
     const token = req.method === "POST" ? (await readBody(req, 1024))?.toString("utf8").trim() : undefined;
     if (token && SESSION_TOKEN_PATTERN.test(token)) {
       const session = await sessionForToken(services, token).catch(() => undefined);
-      if (session?.status === "PENDING") {
+      if (session?.status === "PENDING" || session?.status === "AUTHORIZING") {
         await endSession(services, session, "CANCELLED", { code: "popup_closed", message: "The end user closed the window" });
       }
     }

@@ -1,0 +1,215 @@
+// connections.open(): one popup, one subscription, one answer. The promise settles exactly once,
+// from what the server says (the subscription, or the answer to our own cancel), never from the
+// popup's `closed` flag alone: that flag reads true while the popup is on a provider's page that
+// sets Cross-Origin-Opener-Policy.
+import type { OpenOptions, OpenResult } from "./connect.js";
+import { SESSION_FIELDS, watchSession, type GraphQLErrorLike, type SessionState, type SessionStatus } from "./session-watch.js";
+
+export class OneRuntimeError extends Error {
+  override name = "OneRuntimeError" as const;
+  constructor(
+    readonly code: "already_open" | "invalid_argument",
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const POPUP = { name: "one-runtime-connect", width: 450, height: 650 };
+export const POLL_MS = 500;
+const HTTP_TIMEOUT_MS = 10_000;
+const CANCEL = `mutation { cancelHostedConnectionSession { ${SESSION_FIELDS} } }`;
+const READ = `{ hostedConnectionSession { ${SESSION_FIELDS} } }`;
+
+/** The flow in progress in this page; there is one popup window, so one flow at a time. */
+let inFlight: { token: string; popup: Window; result: Promise<OpenResult> } | undefined;
+
+const failure = (status: "cancelled" | "failed" | "expired", code: string, message: string): OpenResult => ({ status, error: { code, message } });
+const aborted = () => failure("cancelled", "aborted", "The connection flow was aborted");
+
+/** The result a session state means, or undefined while the flow is still open. */
+function resultOf(session: SessionState): OpenResult | undefined {
+  const error = session.error ? { code: session.error.code, message: session.error.message } : undefined;
+  switch (session.status) {
+    case "CONNECTED":
+      return { status: "connected", connectionId: session.connectionId! };
+    case "CANCELLED":
+      return error ? { status: "cancelled", error } : { status: "cancelled" };
+    case "FAILED":
+      return { status: "failed", error: error ?? { code: "failed", message: "The connection failed" } };
+    case "EXPIRED":
+      return { status: "expired", error: error ?? { code: "session_expired", message: "The session expired" } };
+  }
+  return undefined;
+}
+
+/** What a refusal of the session token means for the caller. */
+function resultOfErrors(errors: GraphQLErrorLike[] | undefined): OpenResult | undefined {
+  for (const e of errors ?? []) {
+    const message = e.message || "The session cannot be used";
+    if (e.extensions?.code === "SESSION_EXPIRED") return failure("expired", "session_expired", message);
+    if (e.extensions?.code === "UNAUTHENTICATED") return failure("failed", "invalid_session", message);
+  }
+  return undefined;
+}
+
+function centredFeatures(): string {
+  const { width, height } = POPUP;
+  const left = Math.max(0, Math.round(window.screenX + (window.outerWidth - width) / 2));
+  const top = Math.max(0, Math.round(window.screenY + (window.outerHeight - height) / 2));
+  return `popup,width=${width},height=${height},left=${left},top=${top}`;
+}
+
+export function openConnection(baseUrl: string, options: OpenOptions): Promise<OpenResult> {
+  const token = options?.sessionToken;
+  if (typeof token !== "string" || !token) return Promise.reject(new OneRuntimeError("invalid_argument", "open() needs { sessionToken }"));
+  const graphql = (query: string) => postGraphQL(baseUrl, token, query);
+
+  if (inFlight) {
+    if (inFlight.token !== token) return Promise.reject(new OneRuntimeError("already_open", "A connection popup is already open"));
+    try {
+      inFlight.popup.focus();
+    } catch {
+      // a popup on a provider's page may refuse; the flow goes on
+    }
+    return inFlight.result;
+  }
+  if (options.signal?.aborted) {
+    graphql(CANCEL).catch(() => {});
+    return Promise.resolve(aborted());
+  }
+  // Synchronously, in the tick of the user's click: a popup opened later is blocked.
+  let popup: Window | null = null;
+  try {
+    popup = window.open(`${baseUrl}/connect#${encodeURIComponent(token)}`, POPUP.name, centredFeatures());
+  } catch {
+    // a sandboxed frame without allow-popups throws instead of returning null
+  }
+  if (!popup) return Promise.resolve(failure("failed", "popup_blocked", "The browser blocked the connection window; allow popups for this site and try again"));
+
+  let settle!: (result: OpenResult) => void;
+  const result = new Promise<OpenResult>((resolve) => {
+    settle = resolve;
+  });
+  const flow = { token, popup, result };
+  inFlight = flow;
+
+  let settled = false;
+  let lastStatus: SessionStatus | undefined;
+  /** Set once the popup's closing has been dealt with: from then on only the server decides. */
+  let closeHandled = false;
+  let checking = false;
+  let aborting = false;
+
+  const finish = (outcome: OpenResult) => {
+    if (settled) return;
+    settled = true;
+    if (aborting && outcome.status === "cancelled") outcome = aborted();
+    clearInterval(poll);
+    watcher.close();
+    options.signal?.removeEventListener("abort", onAbort);
+    try {
+      if (!popup.closed) popup.close();
+    } catch {
+      // severed by the provider's page: nothing we can close
+    }
+    if (inFlight === flow) inFlight = undefined;
+    settle(outcome);
+  };
+  const onState = (session: SessionState) => {
+    lastStatus = session.status;
+    const outcome = resultOf(session);
+    if (outcome) finish(outcome);
+  };
+  /** Handles the answer to a read or a cancel: a state, or the reason there is none. */
+  const onAnswer = (session: SessionState | undefined, errors: GraphQLErrorLike[] | undefined) => {
+    if (session) return onState(session);
+    const outcome = resultOfErrors(errors);
+    if (outcome) finish(outcome);
+    // SESSION_COMPLETED: the session ended meanwhile; the subscription brings its final state.
+  };
+
+  const watcher = watchSession(`${baseUrl.replace(/^http/, "ws")}/graphql`, token, {
+    state: onState,
+    refused: (errors) => finish(resultOfErrors(errors) ?? failure("failed", "invalid_session", "The session cannot be used")),
+    unreachable: () => finish(failure("failed", "network_error", "Lost contact with One Runtime")),
+  });
+
+  // The popup looks closed. On our own page (PENDING) that is true: cancel, so the subscription
+  // ends the flow now instead of at expiry. At the provider (AUTHORIZING) it may be COOP hiding
+  // an open window: wait for the server, which ends the session by expiry at the latest.
+  const onPopupClosed = async () => {
+    checking = true;
+    try {
+      // Re-read first when unsure: the socket may have missed a move to AUTHORIZING.
+      let status = lastStatus;
+      if (status !== "AUTHORIZING") {
+        const read = await graphql(READ);
+        if (settled) return;
+        onAnswer(read.data?.hostedConnectionSession, read.errors);
+        status = read.data?.hostedConnectionSession?.status;
+        if (!status) return; // refused (settled) or unanswered (the next poll asks again)
+      }
+      if (status === "PENDING") {
+        const cancel = await graphql(CANCEL);
+        if (settled) return;
+        onAnswer(cancel.data?.cancelHostedConnectionSession, cancel.errors);
+      }
+      closeHandled = true;
+    } catch {
+      // network trouble: the next poll tries again
+    } finally {
+      checking = false;
+    }
+  };
+  const poll = setInterval(() => {
+    let closed = false;
+    try {
+      closed = popup.closed;
+    } catch {
+      // treat an unreadable window as open
+    }
+    if (closed && !closeHandled && !checking && !settled) void onPopupClosed();
+  }, POLL_MS);
+
+  // Aborted by the page: cancel server-side; if the server says the flow already ended, that
+  // ending is the answer (a connection made a moment before the abort is still a connection).
+  const onAbort = async () => {
+    if (settled) return;
+    clearInterval(poll);
+    try {
+      popup.close();
+    } catch {
+      // already gone
+    }
+    aborting = true;
+    try {
+      const cancel = await graphql(CANCEL);
+      let state: SessionState | undefined = cancel.data?.cancelHostedConnectionSession;
+      if (!state && cancel.errors?.some((e) => e.extensions?.code === "SESSION_COMPLETED")) state = (await graphql(READ)).data?.hostedConnectionSession;
+      finish((state ? resultOf(state) : resultOfErrors(cancel.errors)) ?? aborted());
+    } catch {
+      finish(aborted());
+    }
+  };
+  options.signal?.addEventListener("abort", onAbort, { once: true });
+
+  return result;
+}
+
+async function postGraphQL(baseUrl: string, token: string, query: string): Promise<{ data?: any; errors?: GraphQLErrorLike[] }> {
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(), HTTP_TIMEOUT_MS);
+  try {
+    const response = await fetch(`${baseUrl}/graphql`, {
+      method: "POST",
+      headers: { "content-type": "application/json", accept: "application/graphql-response+json", authorization: `Bearer ${token}` },
+      body: JSON.stringify({ query }),
+      credentials: "omit",
+      signal: controller.signal,
+    });
+    return await response.json();
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -1,0 +1,131 @@
+// Watches one hosted connection session over WebSocket (the graphql-transport-ws protocol, the
+// few messages we need: a full client would triple connect.js). Any drop that is not the end of
+// the flow reconnects with backoff and resubscribes, which re-reads the current state, so an
+// event missed while disconnected is never lost. Gives up after a minute of continuous failure.
+
+export type SessionStatus = "PENDING" | "AUTHORIZING" | "CONNECTED" | "FAILED" | "CANCELLED" | "EXPIRED";
+export type SessionState = { id: string; status: SessionStatus; connectionId: string | null; error: { code: string; message: string } | null };
+export type GraphQLErrorLike = { message?: string; extensions?: { code?: string } };
+
+export type WatchHandlers = {
+  /** Every state the server reports, the current one first. */
+  state(session: SessionState): void;
+  /** The server refused the subscription for good (bad or expired token). */
+  refused(errors: GraphQLErrorLike[]): void;
+  /** No contact with the server for `giveUpMs`. */
+  unreachable(): void;
+};
+
+export const SESSION_FIELDS = "id status connectionId error { code message }";
+const SUBSCRIPTION = `subscription($t: String!) { hostedConnectionSession(sessionToken: $t) { ${SESSION_FIELDS} } }`;
+/** Errors that retrying cannot fix. */
+const FINAL_CODES = ["UNAUTHENTICATED", "SESSION_EXPIRED", "FORBIDDEN"];
+
+export const WATCH_TIMING = {
+  backoffMs: [250, 500, 1000, 2000, 5000],
+  /** Connected but not acknowledged in this long: treat as dropped. */
+  ackTimeoutMs: 10_000,
+  giveUpMs: 60_000,
+};
+
+export function watchSession(wsUrl: string, token: string, on: WatchHandlers): { close(): void } {
+  let socket: WebSocket | undefined;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let attempt = 0;
+  let failingSince: number | undefined;
+  let stopped = false;
+
+  const stop = () => {
+    stopped = true;
+    clearTimeout(timer);
+    const s = socket;
+    socket = undefined;
+    try {
+      s?.close(1000);
+    } catch {
+      // already closing
+    }
+  };
+
+  const retry = () => {
+    if (stopped) return;
+    const now = Date.now();
+    failingSince ??= now;
+    if (now - failingSince >= WATCH_TIMING.giveUpMs) {
+      stop();
+      return on.unreachable();
+    }
+    const steps = WATCH_TIMING.backoffMs;
+    const base = steps[Math.min(attempt++, steps.length - 1)]!;
+    // Jitter spreads the reconnects of many pages after a server restart.
+    timer = setTimeout(connect, attempt === 1 ? base : base * (0.75 + Math.random() / 2));
+  };
+
+  function connect() {
+    if (stopped) return;
+    let ws: WebSocket;
+    try {
+      ws = new WebSocket(wsUrl, "graphql-transport-ws");
+    } catch {
+      return retry();
+    }
+    socket = ws;
+    const send = (message: object) => ws.readyState === 1 && ws.send(JSON.stringify(message));
+    const dropped = () => {
+      if (socket !== ws) return;
+      clearTimeout(timer);
+      socket = undefined;
+      try {
+        ws.close();
+      } catch {
+        // nothing to close
+      }
+      retry();
+    };
+    timer = setTimeout(dropped, WATCH_TIMING.ackTimeoutMs);
+    ws.onopen = () => send({ type: "connection_init", payload: {} });
+    ws.onclose = dropped;
+    ws.onmessage = (event) => {
+      if (socket !== ws) return;
+      let message: { type?: string; id?: string; payload?: any };
+      try {
+        message = JSON.parse(String(event.data));
+      } catch {
+        return dropped();
+      }
+      switch (message.type) {
+        case "connection_ack":
+          clearTimeout(timer);
+          return void send({ id: "1", type: "subscribe", payload: { query: SUBSCRIPTION, variables: { t: token } } });
+        case "ping":
+          return void send({ type: "pong", payload: message.payload });
+        case "next": {
+          const session = message.payload?.data?.hostedConnectionSession as SessionState | undefined;
+          if (session) {
+            attempt = 0;
+            failingSince = undefined;
+            return on.state(session);
+          }
+          return refusedOrRetry(message.payload?.errors);
+        }
+        case "error":
+          return refusedOrRetry(message.payload);
+        case "complete":
+          // The server completes after a terminal state, which settled the flow already; a
+          // completion without one means the stream ended early: read the state again.
+          return dropped();
+      }
+    };
+    const refusedOrRetry = (errors: GraphQLErrorLike[] | undefined) => {
+      const list = Array.isArray(errors) ? errors : [];
+      if (list.some((e) => FINAL_CODES.includes(e?.extensions?.code ?? ""))) {
+        stop();
+        return on.refused(list);
+      }
+      dropped(); // e.g. RATE_LIMITED while an old socket of ours is still being cleaned up
+    };
+  }
+
+  connect();
+  return { close: stop };
+}
