@@ -1,0 +1,149 @@
+// The customer backend's JSON endpoints, the only place that holds the One Runtime API key. The
+// page calls these; they call One Runtime with @one-runtime/client for the signed-in user only.
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { OneRuntimeError, type OneRuntimeClient } from "@one-runtime/client";
+
+/** The signed-in user. A real app takes this from its own session; the example has one user. */
+export type AppUser = { id: string; name: string; email: string };
+
+export type ApiRoute = (req: IncomingMessage, res: ServerResponse, url: URL) => Promise<void>;
+
+const MAX_BODY_BYTES = 16 * 1024;
+
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export function sendJson(res: ServerResponse, status: number, body: unknown) {
+  res.writeHead(status, { "content-type": "application/json; charset=utf-8", "cache-control": "no-store" });
+  res.end(JSON.stringify(body));
+}
+
+async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> {
+  let size = 0;
+  const chunks: Buffer[] = [];
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > MAX_BODY_BYTES) throw new HttpError(413, "payload_too_large", "Request body too large");
+    chunks.push(chunk);
+  }
+  try {
+    const body = JSON.parse(Buffer.concat(chunks).toString("utf8") || "{}");
+    if (typeof body !== "object" || body === null || Array.isArray(body)) throw new Error();
+    return body;
+  } catch {
+    throw new HttpError(400, "bad_request", "Expected a JSON object");
+  }
+}
+
+const optionalString = (body: Record<string, unknown>, key: string): string | undefined => {
+  const value = body[key];
+  if (value === undefined || value === null || value === "") return undefined;
+  if (typeof value !== "string") throw new HttpError(400, "bad_request", `${key} must be a string`);
+  return value;
+};
+
+/** How a One Runtime failure reaches the page: the browser can fix bad input, not our API key. */
+function httpStatusOf(error: OneRuntimeError): number {
+  switch (error.code) {
+    case "BAD_USER_INPUT":
+      return 400;
+    case "NOT_FOUND":
+      return 404;
+    case "INTEGRATION_NOT_CONFIGURED":
+      return 409;
+    case "RATE_LIMITED":
+      return 429;
+    default:
+      return 502;
+  }
+}
+
+export function createApiRoutes(oneRuntime: OneRuntimeClient, user: AppUser, log: (message: string) => void = console.error) {
+  /** The user's connection, or a 404 when it is someone else's: ids from the browser are not trusted. */
+  async function ownConnection(id: string) {
+    const connection = await oneRuntime.connection({ id });
+    if (!connection || connection.endUser.id !== user.id) throw new HttpError(404, "not_found", "No such connection");
+    return connection;
+  }
+
+  const routes: Record<string, ApiRoute> = {
+    "GET /api/me": async (_req, res) => sendJson(res, 200, user),
+
+    "GET /api/one-runtime/categories": async (_req, res) => {
+      sendJson(res, 200, { categories: await oneRuntime.categories() });
+    },
+
+    "GET /api/one-runtime/integrations": async (_req, res, url) => {
+      const search = url.searchParams.get("search")?.trim() || undefined;
+      const category = url.searchParams.get("category") || undefined;
+      const page = await oneRuntime.integrations({ search, category: search ? undefined : category, first: 50 });
+      sendJson(res, 200, { totalCount: page.totalCount, integrations: page.nodes });
+    },
+
+    // The seed's contract: the page asks for a session for one integration and gets a token.
+    "POST /api/one-runtime/hosted-connection-sessions": async (req, res) => {
+      const body = await readJson(req);
+      const integrationSlug = optionalString(body, "integration_slug");
+      if (!integrationSlug) throw new HttpError(400, "bad_request", "integration_slug is required");
+      const endUserId = optionalString(body, "end_user_id") ?? user.id;
+      // Sessions are only ever for the signed-in user, whatever the page sent.
+      if (endUserId !== user.id) throw new HttpError(403, "forbidden", "end_user_id must be the signed-in user");
+      const { sessionToken } = await oneRuntime.createHostedConnectionSession({
+        input: {
+          integrationSlug,
+          endUserId: user.id,
+          endUserName: optionalString(body, "end_user_name") ?? user.name,
+          endUserEmail: optionalString(body, "end_user_email") ?? user.email,
+          suggestedConnectionName: optionalString(body, "suggested_connection_name"),
+        },
+      });
+      sendJson(res, 201, { session_token: sessionToken });
+    },
+
+    "GET /api/one-runtime/connections": async (_req, res) => {
+      const page = await oneRuntime.connections({ endUserId: user.id, first: 100 });
+      sendJson(res, 200, { connections: page.nodes });
+    },
+  };
+
+  const connectionPath = /^\/api\/one-runtime\/connections\/([0-9a-fA-F-]{1,64})$/;
+
+  return async function handleApi(req: IncomingMessage, res: ServerResponse, url: URL): Promise<boolean> {
+    const route = routes[`${req.method} ${url.pathname}`];
+    const connectionId = connectionPath.exec(url.pathname)?.[1];
+    if (!route && !(connectionId && req.method === "DELETE")) {
+      if (!url.pathname.startsWith("/api/")) return false;
+      sendJson(res, 404, { error: { code: "not_found", message: "No such endpoint" } });
+      return true;
+    }
+    try {
+      if (route) await route(req, res, url);
+      else {
+        const connection = await ownConnection(connectionId!);
+        await oneRuntime.deleteConnection({ id: connection.id });
+        sendJson(res, 200, { deleted: connection.id });
+      }
+    } catch (error) {
+      if (error instanceof HttpError) {
+        sendJson(res, error.status, { error: { code: error.code, message: error.message } });
+      } else if (error instanceof OneRuntimeError) {
+        // The request id finds the call in One Runtime's logs.
+        log(`One Runtime ${error.operation} failed: ${error.code} ${error.message} (request ${error.requestId ?? "-"})`);
+        sendJson(res, httpStatusOf(error), {
+          error: { code: error.code, message: error.message, field_errors: error.fieldErrors, request_id: error.requestId },
+        });
+      } else {
+        log(`Unexpected error: ${(error as Error)?.stack ?? error}`);
+        sendJson(res, 500, { error: { code: "internal", message: "Something went wrong" } });
+      }
+    }
+    return true;
+  };
+}
