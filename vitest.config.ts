@@ -6,6 +6,7 @@ export default defineConfig({
   // for our dependencies (Pothos, yoga); vite would hand our own files the ESM one: two realms.
   resolve: { alias: [{ find: /^graphql$/, replacement: "graphql/index.js" }] },
   test: {
+    include: ["test/**/*.test.ts"],
     testTimeout: 60_000,
     hookTimeout: 120_000,
     globalSetup: ["test/support/global-setup.ts"],

@@ -46,7 +46,9 @@ export function graphiqlPage(opts: { apiKeyHint?: string | undefined } = {}): st
   const options = {
     title: "One Runtime GraphiQL",
     defaultQuery: DEFAULT_QUERY,
-    headers: JSON.stringify({ Authorization: `Bearer ${opts.apiKeyHint ?? "<your API key>"}` }, null, 2),
+    // No placeholder key: GraphiQL sends these headers with its introspection query too, and a
+    // malformed Authorization header is refused (401), which left GraphiQL without a schema.
+    headers: opts.apiKeyHint ? JSON.stringify({ Authorization: `Bearer ${opts.apiKeyHint}` }, null, 2) : "{}",
     subscriptionsProtocol: "WS",
     endpoint: "/graphql",
   };

@@ -19,6 +19,9 @@ function tagged(code: string) {
   return [
     (_ctx: unknown, error: GraphQLError) => {
       (error.extensions as Record<string, unknown>).code = code;
+      // armor throws out of validation, past yoga's own status tagging: without this a refused
+      // query answered 200 with no `data`, which GraphQL over HTTP forbids for graphql-response+json.
+      (error.extensions as Record<string, unknown>).http = { spec: true, status: 400 };
     },
   ];
 }
@@ -50,7 +53,15 @@ export function createGraphQL(services: Services): YogaServerInstance<ServerCont
         if (error instanceof GraphQLError && !original) return error; // parse/validation/limit errors: safe to show
         const requestId = (error as { requestId?: string }).requestId;
         services.logger.error({ err: { name: (original as Error)?.name, message: (original as Error)?.message, stack: (original as Error)?.stack }, requestId }, "unexpected error");
-        return new GraphQLError(message, { extensions: { code: "INTERNAL_SERVER_ERROR" } });
+        // Keep where it happened (the spec requires `path` on field errors), never what happened.
+        const located = error instanceof GraphQLError ? error : undefined;
+        return new GraphQLError(message, {
+          nodes: located?.nodes,
+          source: located?.source,
+          positions: located?.positions,
+          path: located?.path,
+          extensions: { code: "INTERNAL_SERVER_ERROR" },
+        });
       },
     },
     plugins: [

@@ -18,7 +18,20 @@ function loadWasm(): Promise<void> {
     const require = createRequire(import.meta.url);
     const wasmPath = join(dirname(require.resolve("@prisma/schema-engine-wasm")), "schema_engine_bg.wasm");
     const bytes = await readFile(wasmPath);
-    const { instance } = await WebAssembly.instantiate(bytes, { "./schema_engine_bg.js": glue as never });
+    // The engine arms a JS timer for each of its timeouts (10 s around its advisory lock) and has
+    // no way to clear one: a CLI that had finished lingered ~10 s before exiting. Unref'd, they
+    // still fire while the engine waits on the database, whose socket keeps the process alive.
+    const imports: Record<string, unknown> = { ...glue };
+    for (const [name, fn] of Object.entries(glue)) {
+      if (name.startsWith("__wbg_setTimeout_")) {
+        imports[name] = (...args: unknown[]) => {
+          const timer = (fn as (...a: unknown[]) => { unref?: () => void })(...args);
+          timer?.unref?.();
+          return timer;
+        };
+      }
+    }
+    const { instance } = await WebAssembly.instantiate(bytes, { "./schema_engine_bg.js": imports as never });
     const exports = instance.exports as Record<string, unknown> & { __wbindgen_start: () => void };
     (glue as unknown as { __wbg_set_wasm: (e: unknown) => void }).__wbg_set_wasm(exports);
     exports.__wbindgen_start();
