@@ -173,6 +173,30 @@ describe("authorization and callback", () => {
     expect(await server.services.prisma.connection.count({ where: { endUserId: "hana" } })).toBe(0);
   });
 
+  it("checks `iss` against the issuer the catalog names, and ignores it where none is named (RFC 9207)", async () => {
+    const addIss = (iss: string) =>
+      provider.server.service.once("beforeAuthorizeRedirect", ({ url }: { url: URL }) => {
+        url.searchParams.set("iss", iss);
+      });
+    const plain = await begin("iss-1");
+    addIss("https://accounts.example.com"); // no issuer named for mock-provider: not compared
+    expect((await followAuthorization(plain.authorizationUrl)).status).toBe(200);
+
+    await configure("issuer-provider");
+    const flow = async (endUserId: string) => {
+      const { sessionToken } = await server.createSession(org.apiKey, { integrationSlug: "issuer-provider", endUserId });
+      const r = await server.gql(START, { input: {} }, { token: sessionToken });
+      return { sessionToken, authorizationUrl: r.data.startHostedConnectionAuthorization.authorizationUrl as string };
+    };
+    const wrong = await flow("iss-2");
+    addIss("https://attacker.example.com");
+    expect((await followAuthorization(wrong.authorizationUrl)).status).toBe(400);
+    expect(await sessionState(wrong.sessionToken)).toMatchObject({ status: "FAILED", error: { code: "issuer_mismatch" } });
+    const right = await flow("iss-3");
+    addIss(provider.url);
+    expect((await followAuthorization(right.authorizationUrl)).status).toBe(200);
+  });
+
   it("checks values the end user supplies for URL templates strictly", async () => {
     await configure("tenant-provider");
     const { sessionToken } = await server.createSession(org.apiKey, { integrationSlug: "tenant-provider", endUserId: "ivan" });

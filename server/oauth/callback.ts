@@ -45,8 +45,12 @@ async function exchange(services: Services, session: HostedConnectionSession, ur
   try {
     const credentials = await oauthClientFor(services, session.organizationId, entry);
     const provider = providerFor(entry, credentials, { publicUrl: services.publicUrl(), userInputs: flow.userInputs });
+    // RFC 9207: `iss` is compared with the issuer the catalog names; a provider whose issuer we
+    // do not know (most configure none) cannot be checked, so its `iss` is not compared with a guess.
+    const authResponse = new URL(url);
+    if (!def.issuer) authResponse.searchParams.delete("iss");
     // Checks state (again, against the one we matched) and iss, and turns `error=` into an exception.
-    const params = oauth.validateAuthResponse(provider.as, provider.client, url, state);
+    const params = oauth.validateAuthResponse(provider.as, provider.client, authResponse, state);
     const response = await oauth.authorizationCodeGrantRequest(provider.as, provider.client, provider.clientAuth, params, flow.redirectUri, flow.codeVerifier ?? oauth.nopkce, provider.requestOptions());
     const result = await oauth.processAuthorizationCodeResponse(provider.as, provider.client, response);
     const tokens = tokenSetFrom(result, { refreshToken: null, scopes: flow.scopes }, def);

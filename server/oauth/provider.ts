@@ -114,7 +114,6 @@ export function providerFor(entry: IntegrationEntry, credentials: OAuthClientCre
     authorization_endpoint: authorizationUrl,
     token_endpoint: tokenUrl,
     ...(revocationUrl ? { revocation_endpoint: revocationUrl } : {}),
-    ...(def.issuer ? { authorization_response_iss_parameter_supported: true } : {}),
   };
   const insecure = [tokenUrl, revocationUrl].some((u) => u && isLoopbackHttp(u));
   return {

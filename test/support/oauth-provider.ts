@@ -45,6 +45,7 @@ export async function startMockProvider(slug = "mock-provider"): Promise<MockPro
     },
   });
   await writeFile(join(catalogDir, "integrations", `${slug}.json`), JSON.stringify(entry(slug)));
+  await writeFile(join(catalogDir, "integrations", "issuer-provider.json"), JSON.stringify(entry("issuer-provider", { issuer: url })));
   await writeFile(
     join(catalogDir, "integrations", "tenant-provider.json"),
     JSON.stringify(
