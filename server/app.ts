@@ -61,7 +61,7 @@ export async function startServer(config: Config, opts: { logger?: Logger } = {}
     const catalog = new Catalog(loaded);
     const popupAssets = await loadPopupAssets();
 
-    const store = await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+    const store = await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: config.dbPoolSize });
     cleanups.push(() => store.close());
     const applied = await applyMigrations(store);
     if (applied.length) logger.info({ migrations: applied }, "migrations applied");
@@ -88,7 +88,9 @@ export async function startServer(config: Config, opts: { logger?: Logger } = {}
       const redis = createRedisSessionEvents(config.redisUrl, logger);
       events = redis.events;
       checks.redis = (ms) => redis.check(ms);
-      logger.info({ redis: redisLocation(config.redisUrl) }, "session events over Redis");
+      // Start without it if need be (reported by /readyz), but normally ready when listening.
+      const connected = await redis.connected(5_000);
+      logger.info({ redis: redisLocation(config.redisUrl), connected }, "session events over Redis");
     } else events = createSessionEvents();
     cleanups.push(() => events.close());
     const health = createHealth(checks, logger);
@@ -117,7 +119,7 @@ export async function startServer(config: Config, opts: { logger?: Logger } = {}
     routes["/connect/closed"] = popupClosedBeacon(services);
     if (config.sandbox) Object.assign(routes, sandboxRoutes(() => redirectUri(services)));
 
-    const observeRequest = createRequestObserver({ logger, routeOf: (path) => routeLabel({ popupAssets, routes }, path), record: metrics.observeRequest });
+    const observeRequest = createRequestObserver({ logger, routeOf: (path) => routeLabel({ popupAssets, routes }, path), started: metrics.requestStarted, record: metrics.observeRequest });
     const server = createServer(createRequestHandler({ services, yoga, popupAssets, routes, observeRequest }));
     const closeGracefully = prepareGracefulClose(server);
     server.headersTimeout = 20_000;

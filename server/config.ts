@@ -16,6 +16,7 @@ const envSchema = z.object({
   ONE_RUNTIME_LOG_LEVEL: z.preprocess(emptyAsUndefined, z.enum(["debug", "info", "warn", "error", "silent"]).default("info")),
   ONE_RUNTIME_DEV_ORG: z.preprocess(emptyAsUndefined, z.enum(["true", "false"]).optional()),
   ONE_RUNTIME_SANDBOX: z.preprocess(emptyAsUndefined, z.enum(["true", "false"]).optional()),
+  ONE_RUNTIME_DB_POOL_SIZE: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(1).max(200).default(10)),
   ONE_RUNTIME_METRICS_TOKEN: z.preprocess(emptyAsUndefined, z.string().min(16, "use at least 16 characters").optional()),
 });
 
@@ -35,6 +36,8 @@ export type Config = {
   createDevOrganization: boolean;
   /** Serve the OAuth2 sandbox (a local authorization server) and list its integration. */
   sandbox: boolean;
+  /** PostgreSQL connections per instance (instances × this must stay under the server's max_connections). */
+  dbPoolSize: number;
   /** Bearer token for /metrics; unset = /metrics answers loopback callers only. */
   metricsToken: string | undefined;
 };
@@ -61,5 +64,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     createDevOrganization: e.ONE_RUNTIME_DEV_ORG ? e.ONE_RUNTIME_DEV_ORG === "true" : !e.DATABASE_URL,
     sandbox: e.ONE_RUNTIME_SANDBOX ? e.ONE_RUNTIME_SANDBOX === "true" : !e.DATABASE_URL,
     metricsToken: e.ONE_RUNTIME_METRICS_TOKEN,
+    dbPoolSize: e.ONE_RUNTIME_DB_POOL_SIZE,
   };
 }

@@ -19,6 +19,8 @@ export type RequestSample = { route: string; method: string; status: number; dur
 
 export type Metrics = {
   registry: Registry;
+  /** A request arrived (the in-flight gauge); observeRequest is its end. */
+  requestStarted(): void;
   observeRequest(sample: RequestSample): void;
   /** Where the WebSocket figures come from, once the WebSocket server exists. */
   setWebSocketStats(stats: () => { connections: number; subscriptions: number }): void;
@@ -68,6 +70,12 @@ export function createMetrics(opts: { countSessions: SessionCounter; token: stri
     help: "HTTP request latency, from the request's arrival to the response's end",
     labelNames: ["route", "method"],
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [registry],
+  });
+
+  const inFlight = new Gauge({
+    name: "one_runtime_http_requests_in_flight",
+    help: "HTTP requests being served right now",
     registers: [registry],
   });
 
@@ -132,7 +140,11 @@ export function createMetrics(opts: { countSessions: SessionCounter; token: stri
 
   return {
     registry,
+    requestStarted() {
+      inFlight.inc();
+    },
     observeRequest({ route, method, status, durationMs, aborted }) {
+      inFlight.dec();
       const m = METHODS.has(method) ? method : "OTHER";
       requests.inc({ route, method: m, status: String(status) });
       duration.observe({ route, method: m }, durationMs / 1000);

@@ -11,6 +11,8 @@ export type RedisSessionEvents = {
   events: SessionEvents;
   /** Resolves when both connections are up and the server answers PING within `timeoutMs`. */
   check(timeoutMs: number): Promise<void>;
+  /** Waits (at most `timeoutMs`) for both connections; false if Redis is not there yet. */
+  connected(timeoutMs: number): Promise<boolean>;
 };
 
 const CLOSE_WAIT_MS = 1_000;
@@ -101,6 +103,10 @@ export function createRedisSessionEvents(url: string, logger: Logger, options: R
 
   return {
     events: createSessionEvents(target, close),
+    async connected(timeoutMs) {
+      const ready = (client: Redis) => (client.status === "ready" ? Promise.resolve() : new Promise<void>((resolve) => client.once("ready", () => resolve())));
+      return withTimeout(Promise.all([ready(publisher), ready(subscriber)]), timeoutMs, "connect").then(() => true, () => false);
+    },
     async check(timeoutMs) {
       if (publisher.status !== "ready") throw new Error(`publish connection is ${publisher.status}`);
       if (subscriber.status !== "ready") throw new Error(`subscribe connection is ${subscriber.status}`);

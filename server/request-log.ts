@@ -25,9 +25,11 @@ export function pathOf(target: string | undefined): string {
 export function createRequestObserver(opts: {
   logger: Logger;
   routeOf: (path: string) => string;
+  started?: () => void;
   record?: (sample: RequestSample) => void;
 }): RequestObserver {
   return (req, res, requestId) => {
+    opts.started?.();
     const started = process.hrtime.bigint();
     const method = req.method ?? "GET";
     const path = pathOf(req.url);

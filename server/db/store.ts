@@ -30,6 +30,8 @@ export type Store = {
 /** Our advisory lock key for migrations ("ONER"); Prisma's engine uses 72707369 for its own. */
 export const MIGRATION_LOCK_KEY = 0x4f4e4552;
 const MIGRATION_LOCK_WAIT = "300s";
+/** How long a query waits for a pooled connection (or for a new one to connect). */
+export const POOL_WAIT_MS = 15_000;
 
 const PG_CHAR_OID = 18;
 const PG_TEXT_OID = 25;
@@ -71,7 +73,9 @@ export async function openStore(opts: { databaseUrl?: string | undefined; dataDi
 }
 
 async function openPostgres(url: string, max: number): Promise<Store> {
-  const pool = new CharAsTextPool({ ...poolConfigFromUrl(url), max, connectionTimeoutMillis: 5_000 });
+  // A burst larger than the pool queues for a connection rather than failing at once; the
+  // HTTP request timeout (30 s) bounds the wait, and /readyz has its own short bound.
+  const pool = new CharAsTextPool({ ...poolConfigFromUrl(url), max, connectionTimeoutMillis: POOL_WAIT_MS });
   // An idle client losing its server must not crash the process; the next query reports it.
   pool.on("error", () => {});
   const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });

@@ -8,6 +8,8 @@ import { randomSecret, sha256Hex } from "../crypto-tokens.js";
 export const API_KEY_PATTERN = /^ort_(live|test)_[A-Za-z0-9_-]{43}$/;
 const VISIBLE_PREFIX_LENGTH = 14; // "ort_live_" and five random characters: tells keys apart, useless alone
 const LAST_USED_RESOLUTION_MS = 60_000; // one write a minute per key at most, not one per request
+/** Key id → when this process last wrote its lastUsedAt stamp. */
+const stampsInFlight = new Map<string, number>();
 
 export type ApiKeyView = {
   id: string;
@@ -69,7 +71,12 @@ export async function authenticateApiKey(prisma: PrismaClient, key: string): Pro
   if (!row) throw new OneRuntimeError("UNAUTHENTICATED", "Unknown API key");
   if (row.revokedAt) throw new OneRuntimeError("UNAUTHENTICATED", "This API key has been revoked");
   const now = Date.now();
-  if (!row.lastUsedAt || now - row.lastUsedAt.getTime() > LAST_USED_RESOLUTION_MS) {
+  const stamped = stampsInFlight.get(row.id) ?? 0;
+  if ((!row.lastUsedAt || now - row.lastUsedAt.getTime() > LAST_USED_RESOLUTION_MS) && now - stamped > LAST_USED_RESOLUTION_MS) {
+    // One stamp per key per process at a time: a burst of requests on a key whose stamp is due
+    // would otherwise queue as many UPDATEs of one row, each holding a pool connection.
+    stampsInFlight.set(row.id, now);
+    if (stampsInFlight.size > 10_000) stampsInFlight.delete(stampsInFlight.keys().next().value!);
     // Fire and forget: a stamp that fails to write must not fail the request.
     prisma.apiKey.update({ where: { id: row.id }, data: { lastUsedAt: new Date(now) } }).catch(() => {});
   }

@@ -7,6 +7,7 @@ import type { SessionStatus } from "../generated/prisma/enums.js";
 import type { IntegrationEntry } from "../catalog/entry-schema.js";
 import type { StoredCredentials } from "../connections/credentials.js";
 import type { Services } from "../services.js";
+import { POOL_WAIT_MS } from "../db/store.js";
 import { assertOpen, transitionSession } from "./lifecycle.js";
 
 class LostRace extends Error {}
@@ -72,7 +73,9 @@ export async function finishSessionWithConnection(
         errorMessage: null,
       });
       if (!won) throw new LostRace();
-    });
+      // Prisma's defaults (2 s to get a connection) fail a completion in a burst that the
+      // pool would serve a moment later; wait as long as any query waits for the pool.
+    }, { maxWait: POOL_WAIT_MS, timeout: POOL_WAIT_MS });
   } catch (e) {
     if (!(e instanceof LostRace)) throw e;
     const now = await services.prisma.hostedConnectionSession.findUniqueOrThrow({ where: { id: session.id } });
