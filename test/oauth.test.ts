@@ -3,6 +3,7 @@
 // concurrency, NEEDS_REAUTH, reconnect in place, revocation, and the secret never leaking.
 import { createHash } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { TOKEN_REQUEST_TIMEOUT_MS } from "../server/oauth/provider.js";
 import { followAuthorization, startMockProvider, type MockProvider } from "./support/oauth-provider.js";
 import { startTestServer, type TestServer } from "./support/server.js";
 
@@ -163,6 +164,17 @@ describe("authorization and callback", () => {
     await followAuthorization(flow.authorizationUrl);
     expect(await sessionState(flow.sessionToken)).toMatchObject({ status: "FAILED", error: { code: "invalid_client" } });
   });
+
+  it("a token exchange that times out fails the session with token_exchange_timeout", async () => {
+    await configure("silent-provider");
+    const { sessionToken } = await server.createSession(org.apiKey, { integrationSlug: "silent-provider", endUserId: "slow" });
+    const r = await server.gql(START, { input: {} }, { token: sessionToken });
+    const started = Date.now();
+    const back = await followAuthorization(r.data.startHostedConnectionAuthorization.authorizationUrl);
+    expect(back.status).toBe(400);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(TOKEN_REQUEST_TIMEOUT_MS - 500);
+    expect(await sessionState(sessionToken)).toMatchObject({ status: "FAILED", error: { code: "token_exchange_timeout" } });
+  }, TOKEN_REQUEST_TIMEOUT_MS + 30_000);
 
   it("a session that expires during authorization cannot complete", async () => {
     const flow = await begin("hana");

@@ -4,6 +4,7 @@
 import { mkdtemp, mkdir, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { createServer, type Socket } from "node:net";
 import { OAuth2Server } from "oauth2-mock-server";
 
 export type MockProvider = {
@@ -24,6 +25,14 @@ export async function startMockProvider(slug = "mock-provider"): Promise<MockPro
   server.service.on("beforeResponse", (_response: unknown, req: { body: MockProvider["tokenRequests"][number] }) => {
     tokenRequests.push({ ...req.body });
   });
+  // A token endpoint that accepts connections and never answers: the exchange must time out.
+  const hung = new Set<Socket>();
+  const silent = createServer((socket) => {
+    hung.add(socket);
+    socket.on("close", () => hung.delete(socket));
+  });
+  await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", () => resolve()));
+  const silentUrl = `http://127.0.0.1:${(silent.address() as { port: number }).port}`;
   const catalogDir = await mkdtemp(join(tmpdir(), "one-runtime-catalog-"));
   await mkdir(join(catalogDir, "integrations"));
   const entry = (s: string, extra: Record<string, unknown> = {}) => ({
@@ -46,6 +55,7 @@ export async function startMockProvider(slug = "mock-provider"): Promise<MockPro
   });
   await writeFile(join(catalogDir, "integrations", `${slug}.json`), JSON.stringify(entry(slug)));
   await writeFile(join(catalogDir, "integrations", "issuer-provider.json"), JSON.stringify(entry("issuer-provider", { issuer: url })));
+  await writeFile(join(catalogDir, "integrations", "silent-provider.json"), JSON.stringify(entry("silent-provider", { tokenUrl: `${silentUrl}/token` })));
   await writeFile(
     join(catalogDir, "integrations", "tenant-provider.json"),
     JSON.stringify(
@@ -57,7 +67,17 @@ export async function startMockProvider(slug = "mock-provider"): Promise<MockPro
       }),
     ),
   );
-  return { server, url, catalogDir, tokenRequests, stop: () => server.stop() };
+  return {
+    server,
+    url,
+    catalogDir,
+    tokenRequests,
+    stop: async () => {
+      for (const socket of hung) socket.destroy();
+      await new Promise<void>((resolve) => silent.close(() => resolve()));
+      await server.stop();
+    },
+  };
 }
 
 /** Follows the provider's redirect back to our callback; returns the callback's response. */
