@@ -42,13 +42,13 @@ query Catalog {
 }
 `;
 
-export function graphiqlPage(opts: { apiKeyHint?: string | undefined } = {}): string {
+export function graphiqlPage(): string {
   const options = {
     title: "One Runtime GraphiQL",
     defaultQuery: DEFAULT_QUERY,
     // No placeholder key: GraphiQL sends these headers with its introspection query too, and a
     // malformed Authorization header is refused (401), which left GraphiQL without a schema.
-    headers: opts.apiKeyHint ? JSON.stringify({ Authorization: `Bearer ${opts.apiKeyHint}` }, null, 2) : "{}",
+    headers: "{}",
     subscriptionsProtocol: "WS",
     endpoint: "/graphql",
   };
