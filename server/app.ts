@@ -2,30 +2,26 @@
 // and migrations → vault → events → HTTP + WebSocket → background jobs. Tests start it on port 0.
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { adminChannel, ADMIN_PATH } from "./admin/channel.js";
 import { Catalog, syncCatalogToDatabase } from "./catalog/catalog.js";
 import { loadCatalog } from "./catalog/load.js";
 import { ConfigError, type Config } from "./config.js";
 import { acquireDataDirLock, newAdminToken, type DataDirLock } from "./db/data-dir-lock.js";
 import { applyMigrations } from "./db/migrations.js";
 import { openStore, type Store } from "./db/store.js";
-import { createHealth, type DependencyCheck } from "./health.js";
-import { createRequestHandler, routeLabel } from "./http.js";
+import { createHealth, type DependencyCheck } from "./http/health.js";
+import { createMetrics } from "./http/metrics.js";
+import { loadPopupAssets } from "./http/popup-assets.js";
+import { ADMIN_PATH, createRequestHandler } from "./http/routes.js";
+import { prepareGracefulClose } from "./http/shutdown.js";
 import { createLogger, type Logger } from "./logger.js";
-import { createMetrics, sessionCounter } from "./metrics.js";
-import { createRedisSessionEvents, redisLocation } from "./redis-events.js";
-import { createRequestObserver } from "./request-log.js";
-import { prepareGracefulClose } from "./shutdown.js";
+import { redirectUri } from "./oauth/apps.js";
+import { refreshExpiringTokens } from "./oauth/refresh.js";
+import { sandboxEntry } from "./oauth/sandbox.js";
 import { ensureDevOrganization, type DevOrganization } from "./organizations/dev-organization.js";
 import { createSessionEvents } from "./pubsub.js";
+import { createRedisSessionEvents, redisLocation } from "./redis-events.js";
 import type { Services } from "./services.js";
-import { expireDueSessions } from "./sessions/lifecycle.js";
-import { loadPopupAssets } from "./static-files.js";
-import { redirectUri } from "./oauth/apps.js";
-import { oauthCallback } from "./oauth/callback.js";
-import { refreshExpiringTokens } from "./oauth/refresh.js";
-import { sandboxEntry, sandboxRoutes } from "./oauth/sandbox.js";
-import { popupClosedBeacon } from "./sessions/beacon.js";
+import { countSessionsByStatus, expireDueSessions } from "./sessions/lifecycle.js";
 import { loadOrCreateDevKey, parseEncryptionKeys, Vault } from "./vault.js";
 import { attachWebSocket } from "./ws.js";
 import { createGraphQL } from "./yoga.js";
@@ -94,7 +90,7 @@ export async function startServer(config: Config, opts: { logger?: Logger } = {}
     } else events = createSessionEvents();
     cleanups.push(() => events.close());
     const health = createHealth(checks, logger);
-    const metrics = createMetrics({ countSessions: sessionCounter(store.prisma), token: config.metricsToken, logger });
+    const metrics = createMetrics({ countSessions: () => countSessionsByStatus(store), token: config.metricsToken, logger });
 
     let publicUrl = config.publicUrl ?? "";
     const services: Services = {
@@ -108,19 +104,18 @@ export async function startServer(config: Config, opts: { logger?: Logger } = {}
       logger,
     };
     const yoga = createGraphQL(services);
-    const adminToken = newAdminToken();
-    const routes: Parameters<typeof createRequestHandler>[0]["routes"] = {
-      "/healthz": health.healthz,
-      "/readyz": health.readyz,
-      "/metrics": metrics.handler,
-    };
-    if (embedded) routes[ADMIN_PATH] = adminChannel(store.prisma, adminToken);
-    routes["/oauth/callback"] = oauthCallback(services);
-    routes["/connect/closed"] = popupClosedBeacon(services);
-    if (config.sandbox) Object.assign(routes, sandboxRoutes(() => redirectUri(services)));
-
-    const observeRequest = createRequestObserver({ logger, routeOf: (path) => routeLabel({ popupAssets, routes }, path), started: metrics.requestStarted, record: metrics.observeRequest });
-    const server = createServer(createRequestHandler({ services, yoga, popupAssets, routes, observeRequest }));
+    const adminToken = embedded ? newAdminToken() : undefined;
+    const server = createServer(
+      createRequestHandler({
+        services,
+        yoga,
+        popupAssets,
+        health,
+        metrics,
+        adminToken,
+        sandboxCallbackUrl: config.sandbox ? () => redirectUri(services) : undefined,
+      }),
+    );
     const closeGracefully = prepareGracefulClose(server);
     server.headersTimeout = 20_000;
     server.requestTimeout = 30_000;
@@ -136,7 +131,7 @@ export async function startServer(config: Config, opts: { logger?: Logger } = {}
     publicUrl ||= url;
     // Stop accepting, send WebSocket clients elsewhere (1012), let in-flight requests finish.
     cleanups.push(() => closeGracefully({ closeWebSockets: () => ws.close(), logger }));
-    if (lock) await lock.update({ adminUrl: `http://127.0.0.1:${port}${ADMIN_PATH}`, adminToken });
+    if (lock && adminToken) await lock.update({ adminUrl: `http://127.0.0.1:${port}${ADMIN_PATH}`, adminToken });
 
     const devOrganization = embedded && config.createDevOrganization ? await ensureDevOrganization(store.prisma, config.dataDir) : undefined;
 

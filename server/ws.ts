@@ -8,7 +8,8 @@ import { GraphQLError, getOperationAST, type ExecutionArgs } from "graphql";
 import { useServer } from "graphql-ws/use/ws";
 import { WebSocketServer } from "ws";
 import type { YogaServerInstance } from "graphql-yoga";
-import type { Context } from "./context.js";
+import { OneRuntimeError } from "./errors.js";
+import type { Context } from "./schema/context.js";
 import type { ServerContext } from "./yoga.js";
 
 export const WS_LIMITS = { maxPayloadBytes: 64 * 1024, maxOperationsPerSocket: 10, connectionInitWaitMs: 5_000 };
@@ -50,7 +51,9 @@ export function attachWebSocket(server: Server, yoga: YogaServerInstance<ServerC
         if (operations.size >= WS_LIMITS.maxOperationsPerSocket) {
           return [new GraphQLError("Too many operations on one socket", { extensions: { code: "RATE_LIMITED" } })];
         }
-        const authorization = ctx.connectionParams?.Authorization ?? ctx.connectionParams?.authorization;
+        // The caller authenticates the socket in connection_init (`{ authorization: "Bearer …" }`,
+        // any case): it becomes the operation's Authorization header, resolved like HTTP's.
+        const authorization = Object.entries(ctx.connectionParams ?? {}).find(([k]) => k.toLowerCase() === "authorization")?.[1];
         const request = { headers: new Headers(typeof authorization === "string" ? { authorization } : {}) };
         const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({ ...ctx, request, params: payload } as never);
         let document;
@@ -62,6 +65,14 @@ export function attachWebSocket(server: Server, yoga: YogaServerInstance<ServerC
         } catch (e) {
           return [e instanceof GraphQLError ? withoutHttp(e) : new GraphQLError("Invalid query", { extensions: { code: "GRAPHQL_PARSE_FAILED" } })];
         }
+        let contextValue;
+        try {
+          contextValue = await contextFactory();
+        } catch (e) {
+          // An unknown or malformed credential is this operation's typed error, as over HTTP.
+          if (e instanceof OneRuntimeError) return [withoutHttp(e)];
+          throw e;
+        }
         operations.add(id);
         if (getOperationAST(document, payload.operationName)?.operation === "subscription") {
           (ctx.extra.subscriptions ??= new Set()).add(id);
@@ -72,7 +83,7 @@ export function attachWebSocket(server: Server, yoga: YogaServerInstance<ServerC
           document,
           operationName: payload.operationName ?? null,
           variableValues: payload.variables ?? null,
-          contextValue: await contextFactory(),
+          contextValue,
           rootValue: { execute, subscribe },
         };
         return args;

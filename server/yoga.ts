@@ -5,8 +5,9 @@ import { randomUUID } from "node:crypto";
 import { EnvelopArmorPlugin } from "@escape.tech/graphql-armor";
 import { GraphQLError } from "graphql";
 import { createYoga, type Plugin, type YogaServerInstance } from "graphql-yoga";
-import { resolvePrincipal, type Context } from "./context.js";
 import { OneRuntimeError } from "./errors.js";
+import { resolvePrincipal } from "./principal.js";
+import type { Context } from "./schema/context.js";
 import { schema } from "./schema/index.js";
 import type { Services } from "./services.js";
 
@@ -40,7 +41,7 @@ export function createGraphQL(services: Services): YogaServerInstance<ServerCont
   return createYoga<ServerContext, Context>({
     schema,
     graphqlEndpoint: "/graphql",
-    graphiql: false, // served by http.ts from local files
+    graphiql: false, // served from local files by server/http/graphql.ts
     landingPage: false,
     batching: false,
     multipart: false,

@@ -6,10 +6,10 @@ import type { AddressInfo } from "node:net";
 import { createClient } from "graphql-ws";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
-import { createHealth } from "../server/health.js";
+import { createHealth } from "../server/http/health.js";
 import { createLogger } from "../server/logger.js";
-import { createMetrics, metricsAllowed } from "../server/metrics.js";
-import { pathOf } from "../server/request-log.js";
+import { createMetrics, metricsAllowed } from "../server/http/metrics.js";
+import { pathOf } from "../server/http/request-log.js";
 import { startTestServer, type TestServer } from "./support/server.js";
 import { REDIS_URL } from "./support/instances.js";
 

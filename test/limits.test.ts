@@ -2,7 +2,7 @@
 // what an error may reveal: unexpected errors are masked and suggestions are not given.
 import { serverAudits } from "graphql-http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { MAX_BODY_BYTES } from "../server/http.js";
+import { MAX_BODY_BYTES } from "../server/http/responses.js";
 import { QUERY_LIMITS } from "../server/yoga.js";
 import { startTestServer, type TestServer } from "./support/server.js";
 

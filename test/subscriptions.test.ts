@@ -3,7 +3,7 @@
 import { createClient, type Client } from "graphql-ws";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
-import { MAX_WATCHERS_PER_SESSION } from "../server/schema/sessions.js";
+import { MAX_WATCHERS_PER_SESSION } from "../server/sessions/watch.js";
 import { WS_LIMITS } from "../server/ws.js";
 import { startTestServer, type TestServer } from "./support/server.js";
 

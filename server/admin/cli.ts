@@ -8,7 +8,7 @@ import { acquireDataDirLock, DataDirBusyError, readLock, type LockInfo } from ".
 import { applyMigrations } from "../db/migrations.js";
 import { openStore } from "../db/store.js";
 import { OneRuntimeError } from "../errors.js";
-import { ADMIN_TOKEN_HEADER } from "./channel.js";
+import { ADMIN_TOKEN_HEADER } from "../http/admin-channel.js";
 import { runAdminCommand, type AdminCommand } from "./commands.js";
 
 const USAGE = `usage: npm run admin -- <command> [options]

@@ -2,31 +2,14 @@
 // cursor paging over a query's ranked results.
 import { createHash } from "node:crypto";
 import type { PrismaClient } from "../generated/prisma/client.js";
-import { badInput } from "../errors.js";
+import { badInput, OneRuntimeError } from "../errors.js";
+import { checkPageSize, cursorCodec, invalidCursor, pageOf, type Page } from "../paging.js";
 import type { Category, IntegrationEntry } from "./entry-schema.js";
 import type { LoadedCatalog } from "./load.js";
 import { monogramSvg } from "./logo.js";
 import { CatalogIndex, type CatalogQuery } from "./search-index.js";
 
-export const DEFAULT_PAGE_SIZE = 50;
-export const MAX_PAGE_SIZE = 100;
-
-export type Page<T> = { nodes: T[]; totalCount: number; pageInfo: { hasNextPage: boolean; endCursor: string | null } };
-
-const encodeCursor = (slug: string) => Buffer.from(`integration:${slug}`).toString("base64url");
-function decodeCursor(cursor: string): string {
-  const text = Buffer.from(cursor, "base64url").toString("utf8");
-  if (!text.startsWith("integration:")) throw badInput("Invalid cursor", [{ field: "after", message: "not a cursor from this list" }]);
-  return text.slice("integration:".length);
-}
-
-export function checkPageSize(first: number | null | undefined): number {
-  const size = first ?? DEFAULT_PAGE_SIZE;
-  if (!Number.isInteger(size) || size < 0 || size > MAX_PAGE_SIZE) {
-    throw badInput(`first must be between 0 and ${MAX_PAGE_SIZE}`, [{ field: "first", message: `between 0 and ${MAX_PAGE_SIZE}` }]);
-  }
-  return size;
-}
+const cursors = cursorCodec("integration");
 
 export class Catalog {
   readonly categories: Category[];
@@ -45,8 +28,19 @@ export class Catalog {
     return this.bySlug.size;
   }
 
-  get(slug: string): IntegrationEntry | undefined {
+  /** For lookups whose answer may be "none" (the public `integration(slug)` query). */
+  find(slug: string): IntegrationEntry | undefined {
     return this.bySlug.get(slug);
+  }
+
+  /**
+   * The entry every flow needs, and the one policy when it is not there (an unknown slug, or an
+   * entry an operator removed after sessions or connections were made with it): NOT_FOUND.
+   */
+  require(slug: string): IntegrationEntry {
+    const entry = this.bySlug.get(slug);
+    if (!entry) throw new OneRuntimeError("NOT_FOUND", `Integration "${slug}" is not in the catalog`);
+    return entry;
   }
 
   all(): IntegrationEntry[] {
@@ -69,18 +63,12 @@ export class Catalog {
     const all = this.index.query(query);
     let start = 0;
     if (query.after) {
-      const slug = decodeCursor(query.after);
+      const slug = cursors.decode(query.after);
       const at = all.findIndex((i) => i.slug === slug);
-      if (at < 0) throw badInput("Invalid cursor", [{ field: "after", message: "not a cursor from this list" }]);
+      if (at < 0) throw invalidCursor();
       start = at + 1;
     }
-    const nodes = all.slice(start, start + size);
-    const last = nodes.at(-1);
-    return {
-      nodes,
-      totalCount: all.length,
-      pageInfo: { hasNextPage: start + size < all.length, endCursor: last ? encodeCursor(last.slug) : null },
-    };
+    return pageOf(all.slice(start, start + size + 1), size, all.length, (i) => cursors.encode(i.slug));
   }
 }
 

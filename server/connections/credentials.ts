@@ -1,7 +1,9 @@
-// What a connection's ciphertext holds, and checking an end user's submitted values against the
-// integration's field definitions.
+// What a connection's ciphertext holds, the one way it is sealed and opened (bound to its
+// organization and row, so a ciphertext copied to another row does not open), and checking an end
+// user's submitted values against the integration's field definitions.
 import type { CredentialField, IntegrationEntry } from "../catalog/entry-schema.js";
 import type { FieldError } from "../errors.js";
+import type { Sealed, Vault } from "../vault.js";
 
 export type OAuth2Tokens = {
   accessToken: string;
@@ -16,6 +18,20 @@ export type StoredCredentials =
   | { type: "API_KEY" | "BASIC"; values: Record<string, string> }
   | { type: "NONE" }
   | { type: "OAUTH2"; tokens: OAuth2Tokens; userInputs: Record<string, string> };
+
+/** Which connection a ciphertext belongs to. */
+export type CredentialsOwner = { organizationId: string; id: string };
+
+const binding = (owner: CredentialsOwner) => ({ purpose: "connection-credentials" as const, organizationId: owner.organizationId, rowId: owner.id });
+
+export function sealCredentials(vault: Vault, owner: CredentialsOwner, credentials: StoredCredentials): Sealed {
+  return vault.seal(credentials, binding(owner));
+}
+
+/** Opens a connection row's `credentialsEnc` (with its `encryptionKeyId`). */
+export function openCredentials(vault: Vault, row: CredentialsOwner & { credentialsEnc: string; encryptionKeyId: string }): StoredCredentials {
+  return vault.open<StoredCredentials>({ ciphertext: row.credentialsEnc, keyId: row.encryptionKeyId }, binding(row));
+}
 
 const MAX_VALUE_LENGTH = 4096;
 

@@ -2,7 +2,7 @@
 import { notFound, OneRuntimeError } from "../errors.js";
 import { needsRefresh, refreshIfDue } from "../oauth/refresh.js";
 import type { Services } from "../services.js";
-import type { StoredCredentials } from "./credentials.js";
+import { openCredentials, type StoredCredentials } from "./credentials.js";
 
 export type CredentialsView = {
   authType: "OAUTH2" | "API_KEY" | "BASIC" | "NONE";
@@ -31,7 +31,7 @@ export function credentialsView(services: Services, slug: string, stored: Stored
         scopes: stored.tokens.scopes,
       };
     default: {
-      const fields = services.catalog.get(slug)?.credentialFields ?? [];
+      const fields = services.catalog.require(slug).credentialFields;
       const firstSecret = fields.find((f) => f.secret && f.key in stored.values)?.key;
       return {
         authType: stored.type,
@@ -54,10 +54,7 @@ export async function readConnectionCredentials(services: Services, organization
   if (row.status === "NEEDS_REAUTH") {
     throw new OneRuntimeError("NEEDS_REAUTH", "This connection needs to be re-authorized (createHostedConnectionSession with connectionId)");
   }
-  let stored = services.vault.open<StoredCredentials>(
-    { ciphertext: row.credentialsEnc, keyId: row.encryptionKeyId },
-    { purpose: "connection-credentials", organizationId, rowId: row.id },
-  );
+  let stored = openCredentials(services.vault, { ...row, organizationId });
   // The common case reads without a lock; only a token near expiry takes the refresh path.
   if (needsRefresh(stored)) stored = (await refreshIfDue(services, row.id, { organizationId })) ?? stored;
   return credentialsView(services, row.integrationSlug, stored);

@@ -2,37 +2,31 @@
 // as a hash) and PKCE S256 verifier bound to the session (sealed by the vault), the session moved
 // to AUTHORIZING, and the provider's authorization URL for the popup to navigate to.
 import * as oauth from "oauth4webapi";
-import { z } from "zod";
-import { badInput, OneRuntimeError } from "../errors.js";
+import { badInput } from "../errors.js";
 import { randomSecret, sha256Hex } from "../crypto-tokens.js";
+import type { HostedConnectionSession } from "../generated/prisma/client.js";
 import type { Services } from "../services.js";
-import { fieldErrorsOf } from "../sessions/create.js";
-import { assertOpen, sessionForToken, transitionSession } from "../sessions/lifecycle.js";
-import { oauthClientFor, redirectUri } from "./apps.js";
-import { checkUserInputs, oauth2Of, providerFor } from "./provider.js";
+import { assertOpen, transitionSession } from "../sessions/lifecycle.js";
+import { connectionNameSchema, parseInput } from "../validation.js";
+import { oauthProviderFor, redirectUri } from "./apps.js";
+import { checkUserInputs, oauth2Of } from "./provider.js";
 
 /** What the callback needs from the start, sealed in the session row. */
 export type SealedFlow = { codeVerifier: string | null; redirectUri: string; userInputs: Record<string, string>; scopes: string[] };
 
-const nameSchema = z.string().trim().max(100).regex(/^[^\u0000-\u001f\u007f]*$/, "no control characters").nullish();
-
 export async function startHostedConnectionAuthorization(
   services: Services,
-  token: string,
+  session: HostedConnectionSession,
   input: { connectionName?: string | null; userInputs?: { key: string; value: string }[] | null },
 ): Promise<{ authorizationUrl: string }> {
-  const session = await sessionForToken(services, token);
   assertOpen(session);
-  const entry = services.catalog.get(session.integrationSlug);
-  if (!entry) throw new OneRuntimeError("NOT_FOUND", "This integration is no longer in the catalog");
+  const entry = services.catalog.require(session.integrationSlug);
   if (entry.authType !== "OAUTH2") throw badInput(`${entry.name} does not connect through OAuth2`);
-  const name = nameSchema.safeParse(input.connectionName);
-  if (!name.success) throw badInput("Invalid connection name", fieldErrorsOf(name.error).map((e) => ({ ...e, field: "connectionName" })));
+  const connectionName = parseInput(connectionNameSchema, input.connectionName, "Invalid connection name", "connectionName");
 
   const def = oauth2Of(entry);
   const userInputs = checkUserInputs(entry, input.userInputs ?? []);
-  const credentials = await oauthClientFor(services, session.organizationId, entry);
-  const provider = providerFor(entry, credentials, { publicUrl: services.publicUrl(), userInputs });
+  const { client: credentials, provider } = await oauthProviderFor(services, session.organizationId, entry, userInputs);
 
   const state = randomSecret(32);
   const codeVerifier = def.pkce ? oauth.generateRandomCodeVerifier() : null;
@@ -57,7 +51,7 @@ export async function startHostedConnectionAuthorization(
     oauthStateHash: sha256Hex(state),
     oauthFlowEnc: sealed.ciphertext,
     oauthFlowKeyId: sealed.keyId,
-    connectionName: name.data ?? null,
+    connectionName: connectionName ?? null,
   });
   if (!moved) assertOpen(await services.prisma.hostedConnectionSession.findUniqueOrThrow({ where: { id: session.id } }));
   services.events.publish(session.id);

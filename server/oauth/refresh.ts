@@ -6,7 +6,7 @@
 // skipping rows another instance is refreshing (SKIP LOCKED).
 import * as oauth from "oauth4webapi";
 import type { Connection } from "../generated/prisma/client.js";
-import type { StoredCredentials } from "../connections/credentials.js";
+import { openCredentials, sealCredentials, type StoredCredentials } from "../connections/credentials.js";
 import { OneRuntimeError } from "../errors.js";
 import type { Services } from "../services.js";
 import { oauthClientFor } from "./apps.js";
@@ -16,8 +16,6 @@ export const REFRESH_MARGIN_MS = 5 * 60_000;
 export const BACKGROUND_MARGIN_MS = 10 * 60_000;
 
 type Tx = Parameters<Parameters<Services["prisma"]["$transaction"]>[0]>[0];
-
-const binding = (c: Pick<Connection, "organizationId" | "id">) => ({ purpose: "connection-credentials" as const, organizationId: c.organizationId, rowId: c.id });
 
 export function needsRefresh(stored: StoredCredentials, marginMs = REFRESH_MARGIN_MS): boolean {
   return stored.type === "OAUTH2" && !!stored.tokens.refreshToken && !!stored.tokens.expiresAt && new Date(stored.tokens.expiresAt).getTime() - Date.now() < marginMs;
@@ -48,14 +46,16 @@ export async function refreshIfDue(
     where: { id: connectionId, ...(opts.organizationId ? { organizationId: opts.organizationId } : {}) },
     select: { organizationId: true, integrationSlug: true },
   });
-  const entry = meta && services.catalog.get(meta.integrationSlug);
-  if (!meta || !entry?.oauth2) return undefined;
+  if (!meta) return undefined;
+  const entry = services.catalog.require(meta.integrationSlug);
+  if (!entry.oauth2) return undefined;
+  // The client is read here; the provider needs the end user's inputs, sealed in the locked row.
   const credentials = await oauthClientFor(services, meta.organizationId, entry);
   const result = await services.prisma.$transaction(
     async (tx) => {
       const row = await lockRow(tx, connectionId, opts.organizationId, opts.skipLocked ?? false);
       if (!row) return undefined;
-      const stored = services.vault.open<StoredCredentials>({ ciphertext: row.credentialsEnc, keyId: row.encryptionKeyId }, binding(row));
+      const stored = openCredentials(services.vault, row);
       // Whoever held the lock before us may have refreshed already: then there is nothing to do.
       if (stored.type !== "OAUTH2" || row.status !== "ACTIVE" || !needsRefresh(stored, opts.marginMs)) return stored;
       const def = oauth2Of(entry);
@@ -64,7 +64,7 @@ export async function refreshIfDue(
         const response = await oauth.refreshTokenGrantRequest(provider.as, provider.client, provider.clientAuth, stored.tokens.refreshToken!, provider.requestOptions());
         const tokens = tokenSetFrom(await oauth.processRefreshTokenResponse(provider.as, provider.client, response), stored.tokens, def);
         const next: StoredCredentials = { ...stored, tokens };
-        const sealed = services.vault.seal(next, binding(row));
+        const sealed = sealCredentials(services.vault, row, next);
         await tx.connection.update({
           where: { id: row.id },
           data: { credentialsEnc: sealed.ciphertext, encryptionKeyId: sealed.keyId, tokenExpiresAt: tokens.expiresAt ? new Date(tokens.expiresAt) : null, scopes: tokens.scopes, lastRefreshedAt: new Date() },

@@ -2,23 +2,23 @@
 // and the local delete happens whatever the provider says.
 import * as oauth from "oauth4webapi";
 import type { Connection } from "../generated/prisma/client.js";
-import type { StoredCredentials } from "../connections/credentials.js";
+import { openCredentials } from "../connections/credentials.js";
 import type { Services } from "../services.js";
-import { oauthClientFor } from "./apps.js";
-import { providerErrorCode, providerFor } from "./provider.js";
+import { oauthProviderFor } from "./apps.js";
+import { providerErrorCode } from "./provider.js";
 
 export type RevocationOutcome = { attempted: boolean; succeeded: boolean; error: string | null };
+const NOT_ATTEMPTED: RevocationOutcome = { attempted: false, succeeded: false, error: null };
 
 export async function revokeAtProvider(services: Services, connection: Connection): Promise<RevocationOutcome> {
-  const entry = services.catalog.get(connection.integrationSlug);
-  if (connection.authType !== "OAUTH2" || !entry?.oauth2?.revocationUrl) return { attempted: false, succeeded: false, error: null };
+  if (connection.authType !== "OAUTH2") return NOT_ATTEMPTED;
+  // A connection must stay deletable when its integration left the catalog: nothing to revoke at then.
+  const entry = services.catalog.find(connection.integrationSlug);
+  if (!entry?.oauth2?.revocationUrl) return NOT_ATTEMPTED;
   try {
-    const stored = services.vault.open<StoredCredentials>(
-      { ciphertext: connection.credentialsEnc, keyId: connection.encryptionKeyId },
-      { purpose: "connection-credentials", organizationId: connection.organizationId, rowId: connection.id },
-    );
-    if (stored.type !== "OAUTH2") return { attempted: false, succeeded: false, error: null };
-    const provider = providerFor(entry, await oauthClientFor(services, connection.organizationId, entry), { publicUrl: services.publicUrl(), userInputs: stored.userInputs });
+    const stored = openCredentials(services.vault, connection);
+    if (stored.type !== "OAUTH2") return NOT_ATTEMPTED;
+    const { provider } = await oauthProviderFor(services, connection.organizationId, entry, stored.userInputs);
     // Revoking the refresh token ends the whole grant at most providers; the access token otherwise.
     const token = stored.tokens.refreshToken ?? stored.tokens.accessToken;
     await oauth.processRevocationResponse(await oauth.revocationRequest(provider.as, provider.client, provider.clientAuth, token, provider.requestOptions()));

@@ -2,7 +2,7 @@
 import SchemaBuilder from "@pothos/core";
 import PrismaPlugin from "@pothos/plugin-prisma";
 import { GraphQLError, Kind } from "graphql";
-import type { Context } from "../context.js";
+import type { Context } from "./context.js";
 import type PrismaTypes from "../generated/pothos-prisma-types.js";
 import { getDatamodel } from "../generated/pothos-prisma-types.js";
 

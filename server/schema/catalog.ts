@@ -1,8 +1,8 @@
 // Catalog: categories, integrations (listed, filtered, searched, paged) and one integration.
-import { requireOrganization } from "../context.js";
 import { AUTH_TYPES, type Category, type CredentialField, type IntegrationEntry } from "../catalog/entry-schema.js";
-import type { Page } from "../catalog/catalog.js";
 import { builder } from "./builder.js";
+import { requireOrganization } from "./context.js";
+import { pageType } from "./paging.js";
 
 export const AuthTypeEnum = builder.enumType("AuthType", {
   description: "How an integration authenticates: what the popup asks the end user for.",
@@ -61,21 +61,7 @@ export const IntegrationRef = builder.objectRef<IntegrationEntry>("Integration")
   }),
 });
 
-const PageInfoRef = builder.objectRef<Page<unknown>["pageInfo"]>("PageInfo").implement({
-  fields: (t) => ({
-    hasNextPage: t.exposeBoolean("hasNextPage"),
-    endCursor: t.exposeString("endCursor", { nullable: true }),
-  }),
-});
-export { PageInfoRef };
-
-const IntegrationPageRef = builder.objectRef<Page<IntegrationEntry>>("IntegrationPage").implement({
-  fields: (t) => ({
-    nodes: t.field({ type: [IntegrationRef], resolve: (p) => p.nodes }),
-    pageInfo: t.field({ type: PageInfoRef, resolve: (p) => p.pageInfo }),
-    totalCount: t.exposeInt("totalCount"),
-  }),
-});
+const IntegrationPageRef = pageType("IntegrationPage", IntegrationRef);
 
 builder.queryFields((t) => ({
   categories: t.field({
@@ -108,7 +94,7 @@ builder.queryFields((t) => ({
     args: { slug: t.arg.string({ required: true }) },
     resolve: (_, { slug }, ctx) => {
       requireOrganization(ctx);
-      return ctx.services.catalog.get(slug) ?? null;
+      return ctx.services.catalog.find(slug) ?? null;
     },
   }),
 }));

@@ -1,13 +1,11 @@
 // Connections, for the customer backend (API key): list, read (with credentials), delete.
-import { requireOrganization } from "../context.js";
-import { notFound } from "../errors.js";
-import { readConnectionCredentials, type CredentialsView } from "../connections/read-credentials.js";
 import { deleteConnection, findConnection, listConnections } from "../connections/connections.js";
-import type { Connection } from "../generated/prisma/client.js";
-import type { Page } from "../catalog/catalog.js";
+import { readConnectionCredentials, type CredentialsView } from "../connections/read-credentials.js";
 import type { RevocationOutcome } from "../oauth/revoke.js";
 import { builder } from "./builder.js";
-import { AuthTypeEnum, IntegrationRef, PageInfoRef } from "./catalog.js";
+import { AuthTypeEnum, IntegrationRef } from "./catalog.js";
+import { requireOrganization } from "./context.js";
+import { pageType } from "./paging.js";
 import { EndUserRef } from "./sessions.js";
 
 const ConnectionStatusEnum = builder.enumType("ConnectionStatus", {
@@ -44,7 +42,12 @@ const ConnectionRef = builder.prismaObject("Connection", {
     statusReason: t.exposeString("statusReason", { nullable: true }),
     authType: t.field({ type: AuthTypeEnum, resolve: (c) => c.authType }),
     integrationSlug: t.exposeString("integrationSlug"),
-    integration: t.field({ type: IntegrationRef, nullable: true, resolve: (c, _, ctx) => ctx.services.catalog.get(c.integrationSlug) ?? null }),
+    integration: t.field({
+      type: IntegrationRef,
+      nullable: true,
+      description: "Null when the integration has left the catalog since the connection was made.",
+      resolve: (c, _, ctx) => ctx.services.catalog.find(c.integrationSlug) ?? null,
+    }),
     endUser: t.field({ type: EndUserRef, resolve: (c) => ({ id: c.endUserId, name: c.endUserName, email: c.endUserEmail }) }),
     scopes: t.exposeStringList("scopes"),
     tokenExpiresAt: t.expose("tokenExpiresAt", { type: "DateTime", nullable: true }),
@@ -59,13 +62,7 @@ const ConnectionRef = builder.prismaObject("Connection", {
   }),
 });
 
-const ConnectionPageRef = builder.objectRef<Page<Connection>>("ConnectionPage").implement({
-  fields: (t) => ({
-    nodes: t.field({ type: [ConnectionRef], resolve: (p) => p.nodes }),
-    pageInfo: t.field({ type: PageInfoRef, resolve: (p) => p.pageInfo }),
-    totalCount: t.exposeInt("totalCount"),
-  }),
-});
+const ConnectionPageRef = pageType("ConnectionPage", ConnectionRef);
 
 const RevocationRef = builder.objectRef<RevocationOutcome>("TokenRevocation").implement({
   description: "What the provider said when asked to revoke the connection's token (best effort).",
@@ -109,7 +106,6 @@ builder.mutationFields((t) => ({
     args: { id: t.arg.id({ required: true }) },
     resolve: async (_, { id }, ctx) => {
       const deleted = await deleteConnection(ctx.services, requireOrganization(ctx).organizationId, String(id));
-      if (!deleted) throw notFound("Connection");
       return { id: deleted.connection.id, revocation: deleted.revocation };
     },
   }),

@@ -1,10 +1,10 @@
 // OAuth2: organizations' own OAuth apps (backend, API key) and the popup's authorization start
 // (session token).
-import { requireOrganization, requireSessionToken } from "../context.js";
-import { configureIntegration, redirectUri } from "../oauth/apps.js";
+import { configureIntegration, findIntegrationConfig, listIntegrationConfigs, redirectUri } from "../oauth/apps.js";
 import { startHostedConnectionAuthorization } from "../oauth/authorize.js";
 import { builder } from "./builder.js";
 import { IntegrationRef } from "./catalog.js";
+import { requireOrganization, requireSession } from "./context.js";
 import { CredentialValueInput } from "./sessions.js";
 
 const IntegrationConfigRef = builder.prismaObject("IntegrationConfig", {
@@ -27,11 +27,7 @@ builder.objectField(IntegrationRef, "configuration", (t) =>
     type: "IntegrationConfig",
     nullable: true,
     description: "Your organization's OAuth app for this integration, if configured (API key only).",
-    resolve: (query, integration, _, ctx) =>
-      ctx.services.prisma.integrationConfig.findUnique({
-        ...query,
-        where: { organizationId_integrationSlug: { organizationId: requireOrganization(ctx).organizationId, integrationSlug: integration.slug } },
-      }),
+    resolve: (query, integration, _, ctx) => findIntegrationConfig(ctx.services, requireOrganization(ctx).organizationId, integration.slug, query),
   }),
 );
 
@@ -62,8 +58,7 @@ const StartPayloadRef = builder.objectRef<{ authorizationUrl: string }>("StartHo
 builder.queryFields((t) => ({
   integrationConfigs: t.prismaField({
     type: ["IntegrationConfig"],
-    resolve: (query, _, __, ctx) =>
-      ctx.services.prisma.integrationConfig.findMany({ ...query, where: { organizationId: requireOrganization(ctx).organizationId }, orderBy: { integrationSlug: "asc" } }),
+    resolve: (query, _, __, ctx) => listIntegrationConfigs(ctx.services, requireOrganization(ctx).organizationId, query),
   }),
   oauthRedirectUri: t.string({
     description: "The redirect URI to register with every provider: <ONE_RUNTIME_PUBLIC_URL>/oauth/callback.",
@@ -84,6 +79,6 @@ builder.mutationFields((t) => ({
     type: StartPayloadRef,
     description: "Popup (session token): begin the OAuth2 authorization; moves the session to AUTHORIZING.",
     args: { input: t.arg({ type: StartInput, required: true }) },
-    resolve: (_, { input }, ctx) => startHostedConnectionAuthorization(ctx.services, requireSessionToken(ctx), input),
+    resolve: (_, { input }, ctx) => startHostedConnectionAuthorization(ctx.services, requireSession(ctx), input),
   }),
 }));

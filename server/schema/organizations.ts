@@ -1,5 +1,5 @@
 // The caller's own organization.
-import { requireOrganization } from "../context.js";
+import { requireOrganization } from "./context.js";
 import { builder } from "./builder.js";
 
 const OrganizationRef = builder.objectRef<{ id: string; name: string }>("Organization").implement({

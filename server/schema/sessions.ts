@@ -1,18 +1,18 @@
 // Hosted connection sessions: created by a backend (API key); read, finished and cancelled by
 // the popup (session token); watched by the SDK over a subscription.
-import { requireOrganization, requireSessionToken } from "../context.js";
+import { sha256Hex } from "../crypto-tokens.js";
 import { OneRuntimeError } from "../errors.js";
 import type { HostedConnectionSession } from "../generated/prisma/client.js";
+import { SessionStatus } from "../generated/prisma/enums.js";
+import { cancelHostedConnectionSession, completeHostedConnectionSession } from "../sessions/complete.js";
 import { createHostedConnectionSession } from "../sessions/create.js";
-import { assertOpen, expireIfDue, isTerminal, sessionForToken } from "../sessions/lifecycle.js";
-import { cancelHostedConnectionSession, completeHostedConnectionSession } from "../sessions/popup.js";
-import type { Services } from "../services.js";
+import { sessionForToken } from "../sessions/lifecycle.js";
+import { watchSession } from "../sessions/watch.js";
 import { builder } from "./builder.js";
 import { IntegrationRef } from "./catalog.js";
+import { requireOrganization, requireSession, type Context } from "./context.js";
 
-export const SessionStatusEnum = builder.enumType("HostedConnectionSessionStatus", {
-  values: ["PENDING", "AUTHORIZING", "CONNECTED", "FAILED", "CANCELLED", "EXPIRED"] as const,
-});
+export const SessionStatusEnum = builder.enumType(SessionStatus, { name: "HostedConnectionSessionStatus" });
 
 export const EndUserRef = builder.objectRef<{ id: string; name: string | null; email: string | null }>("EndUser").implement({
   fields: (t) => ({
@@ -35,11 +35,7 @@ export const HostedConnectionSessionRef = builder.prismaObject("HostedConnection
     completedAt: t.expose("completedAt", { type: "DateTime", nullable: true }),
     integration: t.field({
       type: IntegrationRef,
-      resolve: (s, _, ctx) => {
-        const entry = ctx.services.catalog.get(s.integrationSlug);
-        if (!entry) throw new OneRuntimeError("NOT_FOUND", "This integration is no longer in the catalog");
-        return entry;
-      },
+      resolve: (s, _, ctx) => ctx.services.catalog.require(s.integrationSlug),
     }),
     endUser: t.field({ type: EndUserRef, resolve: (s) => ({ id: s.endUserId, name: s.endUserName, email: s.endUserEmail }) }),
     suggestedConnectionName: t.exposeString("suggestedConnectionName", { nullable: true }),
@@ -93,7 +89,7 @@ builder.queryFields((t) => ({
   hostedConnectionSession: t.field({
     type: HostedConnectionSessionRef,
     description: "The popup's session, from `Authorization: Bearer <session token>`. After the flow ends it still reads the final state.",
-    resolve: (_, __, ctx) => sessionForToken(ctx.services, requireSessionToken(ctx)),
+    resolve: (_, __, ctx) => requireSession(ctx),
   }),
 }));
 
@@ -107,70 +103,39 @@ builder.mutationFields((t) => ({
     type: HostedConnectionSessionRef,
     description: "Popup (session token): finish an API key, basic or no-credential flow. Field problems come back as BAD_USER_INPUT with `fieldErrors`.",
     args: { input: t.arg({ type: CompleteInput, required: true }) },
-    resolve: async (_, { input }, ctx) => {
-      const token = requireSessionToken(ctx);
-      await completeHostedConnectionSession(ctx.services, token, input);
-      return sessionForToken(ctx.services, token);
-    },
+    resolve: (_, { input }, ctx) => completeHostedConnectionSession(ctx.services, requireSession(ctx), input),
   }),
   cancelHostedConnectionSession: t.field({
     type: HostedConnectionSessionRef,
     description: "Popup or SDK (session token): the end user gave up.",
-    resolve: (_, __, ctx) => cancelHostedConnectionSession(ctx.services, requireSessionToken(ctx)),
+    resolve: (_, __, ctx) => cancelHostedConnectionSession(ctx.services, requireSession(ctx)),
   }),
 }));
 
-/** Open subscriptions per session on this instance; a popup needs one, a retrying SDK a few. */
-const watchersPerSession = new Map<string, number>();
-export const MAX_WATCHERS_PER_SESSION = 5;
+/**
+ * The session a subscription watches: the caller's own (the SDK authenticates in graphql-ws's
+ * connection_init, like any HTTP call), or, for clients that still pass it, the token argument.
+ */
+async function watchedSession(ctx: Context, sessionToken: string | null | undefined): Promise<HostedConnectionSession> {
+  if (ctx.principal.kind === "session") {
+    if (sessionToken != null && sha256Hex(sessionToken) !== ctx.principal.session.tokenHash) {
+      throw new OneRuntimeError("FORBIDDEN", "sessionToken names another session than the one this connection authenticated with");
+    }
+    return ctx.principal.session;
+  }
+  if (sessionToken == null) return requireSession(ctx);
+  return sessionForToken(ctx.services, sessionToken);
+}
 
 builder.subscriptionFields((t) => ({
   hostedConnectionSession: t.field({
     type: HostedConnectionSessionRef,
-    description: "The session's current state first, then every change; completes after a terminal state.",
-    args: { sessionToken: t.arg.string({ required: true }) },
-    // Checks happen before the stream exists, so a refusal is a plain error result (one error event).
-    subscribe: async (_, { sessionToken }, ctx) => {
-      const first = await sessionForToken(ctx.services, sessionToken);
-      if (first.status === "EXPIRED") assertOpen(first); // a clear SESSION_EXPIRED error event
-      if ((watchersPerSession.get(first.id) ?? 0) >= MAX_WATCHERS_PER_SESSION) {
-        throw new OneRuntimeError("RATE_LIMITED", "Too many subscriptions for this session");
-      }
-      return watchSession(ctx.services, first);
+    description:
+      "The session's current state first, then every change; completes after a terminal state. Authenticate with the session token (graphql-ws `connection_init` payload `{ authorization: \"Bearer <session token>\" }`, or the Authorization header over HTTP).",
+    args: {
+      sessionToken: t.arg.string({ required: false, deprecationReason: "Authenticate the connection with the session token instead (connection_init payload or Authorization header)." }),
     },
+    subscribe: async (_, { sessionToken }, ctx) => watchSession(ctx.services, await watchedSession(ctx, sessionToken)),
     resolve: (s) => s,
   }),
 }));
-
-function watchSession(services: Services, first: HostedConnectionSession): AsyncGenerator<HostedConnectionSession> {
-  watchersPerSession.set(first.id, (watchersPerSession.get(first.id) ?? 0) + 1);
-  return watchChanges(services, first);
-}
-
-async function* watchChanges(services: Services, first: HostedConnectionSession): AsyncGenerator<HostedConnectionSession> {
-  // Listen before reading, so a change between the read and the listen cannot be missed.
-  const changes = services.events.watch(first.id);
-  let expiryTimer: NodeJS.Timeout | undefined;
-  try {
-    let current = await services.prisma.hostedConnectionSession.findUniqueOrThrow({ where: { id: first.id } });
-    yield current;
-    if (isTerminal(current.status)) return;
-    // Push the expiry the moment it happens, even if no sweep runs.
-    const untilExpiry = Math.min(current.expiresAt.getTime() - Date.now() + 50, 2 ** 31 - 1);
-    expiryTimer = setTimeout(() => void expireIfDue(services, current).catch(() => {}), Math.max(untilExpiry, 0));
-    for await (const _ of changes) {
-      const next = await expireIfDue(services, await services.prisma.hostedConnectionSession.findUniqueOrThrow({ where: { id: first.id } }));
-      if (next.status !== current.status || next.updatedAt.getTime() !== current.updatedAt.getTime()) {
-        current = next;
-        yield current;
-      }
-      if (isTerminal(current.status)) return;
-    }
-  } finally {
-    clearTimeout(expiryTimer);
-    await changes.return();
-    const left = (watchersPerSession.get(first.id) ?? 1) - 1;
-    if (left > 0) watchersPerSession.set(first.id, left);
-    else watchersPerSession.delete(first.id);
-  }
-}

@@ -1,16 +1,16 @@
 // createHostedConnectionSession: a customer backend asks for a short-lived session for one end
 // user and one integration, and gets its token once.
 import { z } from "zod";
-import { badInput, notFound, OneRuntimeError, type FieldError } from "../errors.js";
+import { badInput, notFound } from "../errors.js";
+import { oauthClientFor } from "../oauth/apps.js";
 import type { AuthenticatedOrganization } from "../organizations/api-keys.js";
 import type { Services } from "../services.js";
+import { parseInput, printable } from "../validation.js";
 import { newSessionToken } from "./tokens.js";
 
 export const DEFAULT_SESSION_SECONDS = 30 * 60;
 export const MIN_SESSION_SECONDS = 60;
 export const MAX_SESSION_SECONDS = 24 * 60 * 60;
-
-const printable = (max: number) => z.string().trim().min(1).max(max).regex(/^[^\u0000-\u001f\u007f]*$/, "no control characters");
 
 const inputSchema = z.object({
   integrationSlug: z.string().min(1).max(100),
@@ -23,16 +23,9 @@ const inputSchema = z.object({
 });
 export type CreateSessionInput = z.input<typeof inputSchema>;
 
-export function fieldErrorsOf(error: z.ZodError): FieldError[] {
-  return error.issues.map((i) => ({ field: i.path.join(".") || "input", message: i.message }));
-}
-
 export async function createHostedConnectionSession(services: Services, org: AuthenticatedOrganization, raw: CreateSessionInput) {
-  const parsed = inputSchema.safeParse(raw);
-  if (!parsed.success) throw badInput("Invalid session input", fieldErrorsOf(parsed.error));
-  const input = parsed.data;
-  const integration = services.catalog.get(input.integrationSlug);
-  if (!integration) throw notFound(`Integration "${input.integrationSlug}"`);
+  const input = parseInput(inputSchema, raw, "Invalid session input");
+  const integration = services.catalog.require(input.integrationSlug);
 
   if (input.connectionId) {
     // Re-authorizing in place: the connection must be this organization's, for this integration and end user.
@@ -47,15 +40,8 @@ export async function createHostedConnectionSession(services: Services, org: Aut
       ]);
     }
   }
-  if (integration.authType === "OAUTH2" && !integration.sandbox) {
-    const config = await services.prisma.integrationConfig.findUnique({
-      where: { organizationId_integrationSlug: { organizationId: org.organizationId, integrationSlug: integration.slug } },
-      select: { enabled: true, oauthClientId: true },
-    });
-    if (!config?.enabled || !config.oauthClientId) {
-      throw new OneRuntimeError("INTEGRATION_NOT_CONFIGURED", `Configure your OAuth app for ${integration.name} first (configureIntegration)`);
-    }
-  }
+  // Refused now rather than in the popup: the end user cannot fix a missing OAuth app.
+  if (integration.authType === "OAUTH2") await oauthClientFor(services, org.organizationId, integration);
 
   const { token, hash } = newSessionToken();
   const expiresAt = new Date(Date.now() + (input.expiresInSeconds ?? DEFAULT_SESSION_SECONDS) * 1000);

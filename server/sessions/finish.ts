@@ -5,7 +5,7 @@ import { randomUUID } from "node:crypto";
 import type { HostedConnectionSession } from "../generated/prisma/client.js";
 import type { SessionStatus } from "../generated/prisma/enums.js";
 import type { IntegrationEntry } from "../catalog/entry-schema.js";
-import type { StoredCredentials } from "../connections/credentials.js";
+import { sealCredentials, type StoredCredentials } from "../connections/credentials.js";
 import type { Services } from "../services.js";
 import { POOL_WAIT_MS } from "../db/store.js";
 import { assertOpen, transitionSession } from "./lifecycle.js";
@@ -30,10 +30,10 @@ export async function finishSessionWithConnection(
   credentials: StoredCredentials,
   details: FinishDetails,
   from: SessionStatus[] = ["PENDING"],
-): Promise<{ connectionId: string }> {
+): Promise<HostedConnectionSession> {
   const reconnecting = session.connectionId;
   const connectionId = reconnecting ?? randomUUID();
-  const sealed = services.vault.seal(credentials, { purpose: "connection-credentials", organizationId: session.organizationId, rowId: connectionId });
+  const sealed = sealCredentials(services.vault, { organizationId: session.organizationId, id: connectionId }, credentials);
   const name = defaultConnectionName(session, integration, details.connectionName);
   const common = {
     encryptionKeyId: sealed.keyId,
@@ -43,8 +43,9 @@ export async function finishSessionWithConnection(
     metadata: details.metadata ?? {},
     lastRefreshedAt: integration.authType === "OAUTH2" ? new Date() : null,
   };
+  let finished: HostedConnectionSession;
   try {
-    await services.prisma.$transaction(async (tx) => {
+    finished = await services.prisma.$transaction(async (tx) => {
       if (reconnecting) {
         const { count } = await tx.connection.updateMany({
           where: { id: reconnecting, organizationId: session.organizationId },
@@ -73,6 +74,7 @@ export async function finishSessionWithConnection(
         errorMessage: null,
       });
       if (!won) throw new LostRace();
+      return won;
       // Prisma's defaults (2 s to get a connection) fail a completion in a burst that the
       // pool would serve a moment later; wait as long as any query waits for the pool.
     }, { maxWait: POOL_WAIT_MS, timeout: POOL_WAIT_MS });
@@ -87,7 +89,7 @@ export async function finishSessionWithConnection(
     { sessionId: session.id, connectionId, organizationId: session.organizationId, integration: integration.slug, reconnect: Boolean(reconnecting) },
     "connection created",
   );
-  return { connectionId };
+  return finished;
 }
 
 /** Ends an open session without a connection (FAILED or CANCELLED), telling subscribers. */
@@ -96,15 +98,15 @@ export async function endSession(
   session: HostedConnectionSession,
   to: "FAILED" | "CANCELLED",
   error: { code: string; message: string },
-): Promise<boolean> {
-  const won = await transitionSession(services.prisma, session.id, ["PENDING", "AUTHORIZING"], to, {
+): Promise<HostedConnectionSession | null> {
+  const ended = await transitionSession(services.prisma, session.id, ["PENDING", "AUTHORIZING"], to, {
     errorCode: error.code,
     errorMessage: error.message.slice(0, 500),
     oauthStateHash: null,
   });
-  if (won) {
+  if (ended) {
     services.events.publish(session.id);
     services.logger.info({ sessionId: session.id, status: to, reason: error.code }, "hosted connection session ended");
   }
-  return won;
+  return ended;
 }

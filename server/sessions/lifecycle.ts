@@ -14,8 +14,9 @@ export const isTerminal = (s: SessionStatus) => !OPEN_STATUSES.includes(s);
 type Db = Pick<Services["prisma"], "hostedConnectionSession">;
 
 /**
- * Moves a session from one of `from` to `to`; returns false when another caller got there
- * first or the session expired meanwhile (the server's clock decides, not the client's).
+ * Moves a session from one of `from` to `to` and returns it as it now is; null when another
+ * caller got there first or the session expired meanwhile (the server's clock decides, not the
+ * client's).
  */
 export async function transitionSession(
   db: Db,
@@ -23,26 +24,33 @@ export async function transitionSession(
   from: SessionStatus[],
   to: SessionStatus,
   data: Omit<Prisma.HostedConnectionSessionUncheckedUpdateManyInput, "status"> = {},
-): Promise<boolean> {
-  const { count } = await db.hostedConnectionSession.updateMany({
-    where: { id: sessionId, status: { in: from }, ...(to === "EXPIRED" ? {} : { expiresAt: { gt: new Date() } }) },
+): Promise<HostedConnectionSession | null> {
+  const [moved] = await db.hostedConnectionSession.updateManyAndReturn({
+    where: { id: sessionId, status: { in: from }, ...(to === "EXPIRED" ? { expiresAt: { lte: new Date() } } : { expiresAt: { gt: new Date() } }) },
     data: { ...data, status: to, ...(isTerminal(to) ? { completedAt: new Date() } : {}) },
   });
-  return count === 1;
+  return moved ?? null;
 }
 
-/** Marks an open session past its expiry as EXPIRED (and tells subscribers). */
+const EXPIRY = { errorCode: "session_expired", errorMessage: "The session expired before the flow finished" };
+
+/** Marks an open session past its expiry as EXPIRED (and tells subscribers); the winner publishes. */
+async function expire(services: Services, sessionId: string): Promise<HostedConnectionSession | null> {
+  const expired = await transitionSession(services.prisma, sessionId, OPEN_STATUSES, "EXPIRED", EXPIRY);
+  if (expired) services.events.publish(sessionId);
+  return expired;
+}
+
+/** The session with its expiry applied: an open session past its time is EXPIRED from now on. */
 export async function expireIfDue(services: Services, session: HostedConnectionSession): Promise<HostedConnectionSession> {
   if (isTerminal(session.status) || session.expiresAt.getTime() > Date.now()) return session;
-  const won = await services.prisma.hostedConnectionSession.updateMany({
-    where: { id: session.id, status: { in: OPEN_STATUSES }, expiresAt: { lte: new Date() } },
-    data: { status: "EXPIRED", completedAt: new Date(), errorCode: "session_expired", errorMessage: "The session expired before the flow finished" },
-  });
-  if (won.count === 1) services.events.publish(session.id);
-  return (await services.prisma.hostedConnectionSession.findUniqueOrThrow({ where: { id: session.id } }));
+  return (await expire(services, session.id)) ?? services.prisma.hostedConnectionSession.findUniqueOrThrow({ where: { id: session.id } });
 }
 
-/** The session a token opens, with its expiry applied. Unknown or malformed: UNAUTHENTICATED. */
+/**
+ * The one resolution of a session token: its format checked, hashed, its session loaded with the
+ * expiry applied. Unknown or malformed: UNAUTHENTICATED.
+ */
 export async function sessionForToken(services: Services, token: string): Promise<HostedConnectionSession> {
   if (!SESSION_TOKEN_PATTERN.test(token)) throw new OneRuntimeError("UNAUTHENTICATED", "Malformed session token");
   const row = await services.prisma.hostedConnectionSession.findUnique({ where: { tokenHash: hashSessionToken(token) } });
@@ -64,19 +72,16 @@ export function assertOpen(session: HostedConnectionSession): void {
 export async function expireDueSessions(services: Services, limit = 500): Promise<number> {
   const due = await services.prisma.hostedConnectionSession.findMany({
     where: { status: { in: OPEN_STATUSES }, expiresAt: { lte: new Date() } },
-    select: { id: true, status: true, expiresAt: true },
+    select: { id: true },
     take: limit,
   });
   let expired = 0;
-  for (const s of due) {
-    const { count } = await services.prisma.hostedConnectionSession.updateMany({
-      where: { id: s.id, status: { in: OPEN_STATUSES }, expiresAt: { lte: new Date() } },
-      data: { status: "EXPIRED", completedAt: new Date(), errorCode: "session_expired", errorMessage: "The session expired before the flow finished" },
-    });
-    if (count === 1) {
-      expired++;
-      services.events.publish(s.id);
-    }
-  }
+  for (const s of due) if (await expire(services, s.id)) expired++;
   return expired;
+}
+
+/** Sessions in the database by status (the metrics gauge): one groupBy. */
+export async function countSessionsByStatus(services: Pick<Services, "prisma">): Promise<{ status: SessionStatus; count: number }[]> {
+  const groups = await services.prisma.hostedConnectionSession.groupBy({ by: ["status"], _count: { _all: true } });
+  return groups.map((g) => ({ status: g.status, count: g._count._all }));
 }

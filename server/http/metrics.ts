@@ -4,12 +4,10 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
-import type { PrismaClient } from "./generated/prisma/client.js";
-import type { RouteHandler } from "./http.js";
-import { sendJson } from "./http.js";
-import type { Logger } from "./logger.js";
+import { SessionStatus } from "../generated/prisma/enums.js";
+import type { Logger } from "../logger.js";
+import { sendJson, type RouteHandler } from "./responses.js";
 
-export const SESSION_STATUSES = ["PENDING", "AUTHORIZING", "CONNECTED", "FAILED", "CANCELLED", "EXPIRED"] as const;
 /** Scrapes within this window reuse the last session count instead of querying again. */
 export const SESSION_COUNT_CACHE_MS = 5_000;
 const SESSION_COUNT_TIMEOUT_MS = 2_000;
@@ -133,7 +131,7 @@ export function createMetrics(opts: { countSessions: SessionCounter; token: stri
     async collect() {
       if (!cached || Date.now() - cached.at > SESSION_COUNT_CACHE_MS) await refreshCounts();
       if (!cached) return;
-      for (const status of SESSION_STATUSES) this.set({ status }, 0);
+      for (const status of Object.values(SessionStatus)) this.set({ status }, 0);
       for (const row of cached.rows) this.set({ status: row.status }, row.count);
     },
   });
@@ -162,13 +160,5 @@ export function createMetrics(opts: { countSessions: SessionCounter; token: stri
       res.writeHead(200, { "content-type": registry.contentType, "cache-control": "no-store", "x-content-type-options": "nosniff" });
       res.end(body);
     },
-  };
-}
-
-/** The session count the gauge shows: one groupBy over the sessions table. */
-export function sessionCounter(prisma: PrismaClient): SessionCounter {
-  return async () => {
-    const groups = await prisma.hostedConnectionSession.groupBy({ by: ["status"], _count: { _all: true } });
-    return groups.map((g) => ({ status: g.status, count: g._count._all }));
   };
 }

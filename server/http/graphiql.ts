@@ -3,6 +3,7 @@
 // separate cacheable files rather than one 9 MB inline page.
 import { createHash } from "node:crypto";
 import { css, editorWorkerService, favicon, graphqlWorker, js, jsonWorker } from "@graphql-yoga/render-graphiql/graphiql";
+import type { StaticFile } from "./responses.js";
 
 const boot = `
 self.MonacoEnvironment = {
@@ -15,16 +16,16 @@ var options = JSON.parse(document.getElementById("graphiql-options").textContent
 YogaGraphiQL.renderYogaGraphiQL(document.querySelector("#root"), options);
 `;
 
-export type StaticFile = { body: string | Buffer; type: string; etag: string };
 const file = (body: string, type: string): StaticFile => ({ body, type, etag: `"${createHash("sha256").update(body).digest("base64url").slice(0, 16)}"` });
 
-export const graphiqlAssets: Record<string, StaticFile> = {
-  "/graphiql/app.js": file(js, "text/javascript; charset=utf-8"),
-  "/graphiql/app.css": file(css, "text/css; charset=utf-8"),
-  "/graphiql/boot.js": file(boot, "text/javascript; charset=utf-8"),
-  "/graphiql/worker-editor.js": file(editorWorkerService, "text/javascript; charset=utf-8"),
-  "/graphiql/worker-json.js": file(jsonWorker, "text/javascript; charset=utf-8"),
-  "/graphiql/worker-graphql.js": file(graphqlWorker, "text/javascript; charset=utf-8"),
+/** GraphiQL's files by name, served under /graphiql/ (the page and the boot script name them there). */
+export const graphiqlFiles: Record<string, StaticFile> = {
+  "app.js": file(js, "text/javascript; charset=utf-8"),
+  "app.css": file(css, "text/css; charset=utf-8"),
+  "boot.js": file(boot, "text/javascript; charset=utf-8"),
+  "worker-editor.js": file(editorWorkerService, "text/javascript; charset=utf-8"),
+  "worker-json.js": file(jsonWorker, "text/javascript; charset=utf-8"),
+  "worker-graphql.js": file(graphqlWorker, "text/javascript; charset=utf-8"),
 };
 
 export const GRAPHIQL_CSP =

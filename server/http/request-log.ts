@@ -2,7 +2,7 @@
 // status, duration and request id. Never headers, bodies or query strings (OAuth codes, state and
 // tokens travel there).
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { Logger } from "./logger.js";
+import type { Logger } from "../logger.js";
 import type { RequestSample } from "./metrics.js";
 
 /** Paths load balancers and scrapers hit every few seconds: logged at debug, not info. */

@@ -5,11 +5,10 @@ import { timingSafeEqual } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { ZodError } from "zod";
 import type { PrismaClient } from "../generated/prisma/client.js";
+import { runAdminCommand } from "../admin/commands.js";
 import { OneRuntimeError } from "../errors.js";
-import { readBody, sendJson } from "../http.js";
-import { runAdminCommand } from "./commands.js";
+import { readBody, sendJson, type RouteHandler } from "./responses.js";
 
-export const ADMIN_PATH = "/admin/rpc";
 export const ADMIN_TOKEN_HEADER = "x-one-runtime-admin-token";
 
 const isLoopback = (address: string | undefined) => !!address && (address === "::1" || address.startsWith("127.") || address.startsWith("::ffff:127."));
@@ -20,7 +19,7 @@ function sameToken(a: string, b: string) {
   return x.length === y.length && timingSafeEqual(x, y);
 }
 
-export function adminChannel(prisma: PrismaClient, token: string) {
+export function adminChannel(prisma: PrismaClient, token: string): RouteHandler {
   return async (req: IncomingMessage, res: ServerResponse) => {
     const presented = req.headers[ADMIN_TOKEN_HEADER];
     if (req.method !== "POST" || !isLoopback(req.socket.remoteAddress) || typeof presented !== "string" || !sameToken(presented, token)) {

@@ -2,7 +2,7 @@
 // reconnect elsewhere (1012), let in-flight requests finish without letting their keep-alive
 // connections carry new ones, and cut whatever is left after a grace period.
 import type { Server, ServerResponse } from "node:http";
-import type { Logger } from "./logger.js";
+import type { Logger } from "../logger.js";
 
 /** In-flight requests get this long to finish before their connections are cut. */
 export const REQUEST_GRACE_MS = 10_000;

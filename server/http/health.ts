@@ -1,9 +1,8 @@
 // Liveness and readiness for load balancers and orchestrators. /healthz: the process answers.
 // /readyz: this instance can serve — the database (and Redis, when configured) answer within a
 // short bound, and it is not shutting down. A failing check answers fast with what failed.
-import type { RouteHandler } from "./http.js";
-import { sendJson } from "./http.js";
-import type { Logger } from "./logger.js";
+import type { Logger } from "../logger.js";
+import { sendJson, type RouteHandler } from "./responses.js";
 
 export const READINESS_TIMEOUT_MS = 1_500;
 

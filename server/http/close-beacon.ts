@@ -1,0 +1,24 @@
+// POST /connect/closed: the popup reports its own closing (navigator.sendBeacon on pagehide), so a
+// closed popup cancels its open session within a second instead of at expiry. The body is the
+// session token (text/plain: a beacon cannot set headers).
+import { popupClosed } from "../sessions/complete.js";
+import { sessionForToken } from "../sessions/lifecycle.js";
+import type { Services } from "../services.js";
+import type { RouteHandler } from "./responses.js";
+import { readBody } from "./responses.js";
+
+const MAX_BEACON_BYTES = 1024;
+
+export function popupClosedBeacon(services: Services): RouteHandler {
+  return async (req, res) => {
+    const token = req.method === "POST" ? (await readBody(req, MAX_BEACON_BYTES))?.toString("utf8").trim() : undefined;
+    if (token) {
+      // A beacon has no one to tell: an unknown, malformed or expired token just changes nothing.
+      const session = await sessionForToken(services, token).catch(() => undefined);
+      if (session) await popupClosed(services, session);
+    }
+    // Same answer whatever the token: a beacon learns nothing.
+    res.writeHead(204, { "cache-control": "no-store" });
+    res.end();
+  };
+}

@@ -1,0 +1,56 @@
+// Watching one session for the SDK: its current state first, then every change, ending after a
+// terminal state. Events only say "look again"; each yield is the row as the database has it.
+import { OneRuntimeError } from "../errors.js";
+import type { HostedConnectionSession } from "../generated/prisma/client.js";
+import type { Services } from "../services.js";
+import { assertOpen, expireIfDue, isTerminal } from "./lifecycle.js";
+
+/** Open watchers per session on this instance; a popup needs one, a retrying SDK a few. */
+const watchersPerSession = new Map<string, number>();
+export const MAX_WATCHERS_PER_SESSION = 5;
+
+/**
+ * Checks happen before the stream exists, so a refusal (an expired session, too many watchers) is
+ * a plain typed error rather than an event.
+ */
+export function watchSession(services: Services, session: HostedConnectionSession): AsyncGenerator<HostedConnectionSession> {
+  if (session.status === "EXPIRED") assertOpen(session);
+  if ((watchersPerSession.get(session.id) ?? 0) >= MAX_WATCHERS_PER_SESSION) {
+    throw new OneRuntimeError("RATE_LIMITED", "Too many subscriptions for this session");
+  }
+  watchersPerSession.set(session.id, (watchersPerSession.get(session.id) ?? 0) + 1);
+  return watchChanges(services, session.id);
+}
+
+const readSession = (services: Services, id: string) => services.prisma.hostedConnectionSession.findUniqueOrThrow({ where: { id } });
+
+async function* watchChanges(services: Services, sessionId: string): AsyncGenerator<HostedConnectionSession> {
+  // Listen before reading, so a change between the read and the listen cannot be missed.
+  const changes = services.events.watch(sessionId);
+  let expiryTimer: NodeJS.Timeout | undefined;
+  try {
+    let current = await readSession(services, sessionId);
+    yield current;
+    if (isTerminal(current.status)) return;
+    // Push the expiry the moment it happens, even if no sweep runs.
+    const untilExpiry = Math.min(current.expiresAt.getTime() - Date.now() + 50, 2 ** 31 - 1);
+    const expiring = current;
+    expiryTimer = setTimeout(() => {
+      expireIfDue(services, expiring).catch((e: Error) => services.logger.warn({ sessionId, err: { message: e.message } }, "expiring a watched session failed"));
+    }, Math.max(untilExpiry, 0));
+    for await (const _ of changes) {
+      const next = await expireIfDue(services, await readSession(services, sessionId));
+      if (next.status !== current.status || next.updatedAt.getTime() !== current.updatedAt.getTime()) {
+        current = next;
+        yield current;
+      }
+      if (isTerminal(current.status)) return;
+    }
+  } finally {
+    clearTimeout(expiryTimer);
+    await changes.return();
+    const left = (watchersPerSession.get(sessionId) ?? 1) - 1;
+    if (left > 0) watchersPerSession.set(sessionId, left);
+    else watchersPerSession.delete(sessionId);
+  }
+}
