@@ -5,7 +5,7 @@ import type { AddressInfo } from "node:net";
 import { Catalog, syncCatalogToDatabase } from "./catalog/catalog.js";
 import { loadCatalog } from "./catalog/load.js";
 import { ConfigError, type Config } from "./config.js";
-import { acquireDataDirLock, newAdminToken, type DataDirLock } from "./db/data-dir-lock.js";
+import { acquireDataDirLock, newAdminToken } from "./db/data-dir-lock.js";
 import { applyMigrations } from "./db/migrations.js";
 import { openStore, type Store } from "./db/store.js";
 import { createHealth, type DependencyCheck } from "./http/health.js";
@@ -39,19 +39,68 @@ export type RunningServer = {
 export const SWEEP_INTERVAL_MS = 30_000;
 export const REFRESH_INTERVAL_MS = 60_000;
 
+type Cleanups = (() => Promise<unknown>)[];
+
+/** The vault's keys: configured, or (embedded only) a development key kept in the data folder. */
+async function openVault(config: Config, logger: Logger): Promise<Vault> {
+  if (config.encryptionKey) return new Vault(parseEncryptionKeys(config.encryptionKey));
+  if (config.databaseUrl) throw new ConfigError("ONE_RUNTIME_ENCRYPTION_KEY is required when DATABASE_URL is set (32 bytes, base64)");
+  const dev = await loadOrCreateDevKey(config.dataDir);
+  logger.warn(
+    { created: dev.created },
+    "ONE_RUNTIME_ENCRYPTION_KEY is not set: using a development key kept in the data folder. Set it for any real deployment.",
+  );
+  return new Vault(dev.keys);
+}
+
+/**
+ * Session events. Several instances: every event goes through Redis, so a subscription on one
+ * instance hears a change made on another (and /readyz checks Redis). One instance: in process.
+ */
+async function openSessionEvents(config: Config, logger: Logger, checks: Record<string, DependencyCheck>) {
+  if (!config.redisUrl) return createSessionEvents();
+  const redis = createRedisSessionEvents(config.redisUrl, logger);
+  checks.redis = (ms) => redis.check(ms);
+  // Start without it if need be (reported by /readyz), but normally ready when listening.
+  const connected = await redis.connected(5_000);
+  logger.info({ redis: redisLocation(config.redisUrl), connected }, "session events over Redis");
+  return redis.events;
+}
+
+function listen(server: Server, config: Config): Promise<string> {
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(config.port, config.host, () => {
+      const port = (server.address() as AddressInfo).port;
+      const host = config.host === "0.0.0.0" || config.host === "::" ? "localhost" : config.host.includes(":") ? `[${config.host}]` : config.host;
+      resolve(`http://${host}:${port}`);
+    });
+  });
+}
+
+/** Session expiry and token refresh, on every instance: each change they make has one winner. */
+function startBackgroundJobs(services: Services, cleanups: Cleanups) {
+  const every = (ms: number, name: string, job: () => Promise<unknown>) => {
+    const timer = setInterval(() => {
+      job().catch((e) => services.logger.warn({ err: { message: (e as Error).message } }, `${name} failed`));
+    }, ms);
+    timer.unref();
+    cleanups.push(async () => clearInterval(timer));
+  };
+  every(SWEEP_INTERVAL_MS, "expiry sweep", () => expireDueSessions(services));
+  every(REFRESH_INTERVAL_MS, "token refresher", () => refreshExpiringTokens(services));
+}
+
 export async function startServer(config: Config, opts: { logger?: Logger } = {}): Promise<RunningServer> {
   const logger = opts.logger ?? createLogger(config.logLevel);
   const embedded = !config.databaseUrl;
-  const cleanups: (() => Promise<unknown>)[] = [];
+  const cleanups: Cleanups = [];
   const cleanup = async () => {
     for (const fn of cleanups.reverse()) await fn().catch((e) => logger.error({ err: { message: (e as Error).message } }, "shutdown step failed"));
   };
   try {
-    let lock: DataDirLock | undefined;
-    if (embedded) {
-      lock = await acquireDataDirLock(config.dataDir, "server");
-      cleanups.push(() => lock!.release());
-    }
+    const lock = embedded ? await acquireDataDirLock(config.dataDir, "server") : undefined;
+    if (lock) cleanups.push(() => lock.release());
     const loaded = await loadCatalog({ operatorDir: config.catalogDir });
     if (config.sandbox) loaded.integrations.push(sandboxEntry);
     const catalog = new Catalog(loaded);
@@ -63,88 +112,34 @@ export async function startServer(config: Config, opts: { logger?: Logger } = {}
     if (applied.length) logger.info({ migrations: applied }, "migrations applied");
     const synced = await syncCatalogToDatabase(store.prisma, catalog);
     logger.info({ integrations: catalog.size, categories: catalog.categories.length, ...synced }, "catalog loaded");
+    const vault = await openVault(config, logger);
 
-    let keys;
-    if (config.encryptionKey) keys = parseEncryptionKeys(config.encryptionKey);
-    else if (embedded) {
-      const dev = await loadOrCreateDevKey(config.dataDir);
-      keys = dev.keys;
-      logger.warn(
-        { created: dev.created },
-        "ONE_RUNTIME_ENCRYPTION_KEY is not set: using a development key kept in the data folder. Set it for any real deployment.",
-      );
-    } else throw new ConfigError("ONE_RUNTIME_ENCRYPTION_KEY is required when DATABASE_URL is set (32 bytes, base64)");
-    const vault = new Vault(keys);
-
-    // Several instances: every session event goes through Redis, so a subscription on one
-    // instance hears a change made on another. One instance: in process.
     const checks: Record<string, DependencyCheck> = { database: (ms) => store.ping(ms) };
-    let events;
-    if (config.redisUrl) {
-      const redis = createRedisSessionEvents(config.redisUrl, logger);
-      events = redis.events;
-      checks.redis = (ms) => redis.check(ms);
-      // Start without it if need be (reported by /readyz), but normally ready when listening.
-      const connected = await redis.connected(5_000);
-      logger.info({ redis: redisLocation(config.redisUrl), connected }, "session events over Redis");
-    } else events = createSessionEvents();
+    const events = await openSessionEvents(config, logger, checks);
     cleanups.push(() => events.close());
     const health = createHealth(checks, logger);
     const metrics = createMetrics({ countSessions: () => countSessionsByStatus(store), token: config.metricsToken, logger });
 
     let publicUrl = config.publicUrl ?? "";
-    const services: Services = {
-      config,
-      publicUrl: () => publicUrl,
-      prisma: store.prisma,
-      storeKind: store.kind,
-      catalog,
-      vault,
-      events,
-      logger,
-    };
+    const services: Services = { config, publicUrl: () => publicUrl, prisma: store.prisma, storeKind: store.kind, catalog, vault, events, logger };
     const yoga = createGraphQL(services);
     const adminToken = embedded ? newAdminToken() : undefined;
-    const server = createServer(
-      createRequestHandler({
-        services,
-        yoga,
-        popupAssets,
-        health,
-        metrics,
-        adminToken,
-        sandboxCallbackUrl: config.sandbox ? () => redirectUri(services) : undefined,
-      }),
-    );
+    const sandboxCallbackUrl = config.sandbox ? () => redirectUri(services) : undefined;
+    const server = createServer(createRequestHandler({ services, yoga, popupAssets, health, metrics, adminToken, sandboxCallbackUrl }));
     const closeGracefully = prepareGracefulClose(server);
     server.headersTimeout = 20_000;
     server.requestTimeout = 30_000;
     const ws = attachWebSocket(server, yoga);
     metrics.setWebSocketStats(ws.stats);
-    await new Promise<void>((resolve, reject) => {
-      server.once("error", reject);
-      server.listen(config.port, config.host, () => resolve());
-    });
+    const url = await listen(server, config);
     const port = (server.address() as AddressInfo).port;
-    const host = config.host === "0.0.0.0" || config.host === "::" ? "localhost" : config.host.includes(":") ? `[${config.host}]` : config.host;
-    const url = `http://${host}:${port}`;
     publicUrl ||= url;
     // Stop accepting, send WebSocket clients elsewhere (1012), let in-flight requests finish.
     cleanups.push(() => closeGracefully({ closeWebSockets: () => ws.close(), logger }));
     if (lock && adminToken) await lock.update({ adminUrl: `http://127.0.0.1:${port}${ADMIN_PATH}`, adminToken });
 
     const devOrganization = embedded && config.createDevOrganization ? await ensureDevOrganization(store.prisma, config.dataDir) : undefined;
-
-    const sweep = setInterval(() => {
-      expireDueSessions(services).catch((e) => logger.warn({ err: { message: (e as Error).message } }, "expiry sweep failed"));
-    }, SWEEP_INTERVAL_MS);
-    sweep.unref();
-    cleanups.push(async () => clearInterval(sweep));
-    const refresher = setInterval(() => {
-      refreshExpiringTokens(services).catch((e) => logger.warn({ err: { message: (e as Error).message } }, "token refresher failed"));
-    }, REFRESH_INTERVAL_MS);
-    refresher.unref();
-    cleanups.push(async () => clearInterval(refresher));
+    startBackgroundJobs(services, cleanups);
 
     logger.info({ url, publicUrl, store: store.kind }, "One Runtime listening");
     let closing: Promise<void> | undefined;

@@ -95,6 +95,7 @@ export function createRedisSessionEvents(url: string, logger: Logger, options: R
   const close = async () => {
     await Promise.all(
       [publisher, subscriber].map(async (client) => {
+        // A QUIT that fails or hangs changes nothing: disconnect() below closes the socket regardless.
         if (client.status === "ready") await withTimeout(client.quit(), CLOSE_WAIT_MS, "QUIT").catch(() => {});
         client.disconnect();
       }),

@@ -5,10 +5,10 @@
 // on one socket is an error for that operation (code RATE_LIMITED), the socket stays usable.
 import type { Server } from "node:http";
 import { GraphQLError, getOperationAST, type ExecutionArgs } from "graphql";
+import type { Context as Context_, SubscribePayload } from "graphql-ws";
 import { useServer } from "graphql-ws/use/ws";
 import { WebSocketServer } from "ws";
 import type { YogaServerInstance } from "graphql-yoga";
-import { OneRuntimeError } from "./errors.js";
 import type { Context } from "./schema/context.js";
 import type { ServerContext } from "./yoga.js";
 
@@ -26,6 +26,60 @@ function withoutHttp(error: GraphQLError): GraphQLError {
   if (!error.extensions?.http) return error;
   const { http: _http, ...extensions } = error.extensions;
   return new GraphQLError(error.message, { nodes: error.nodes, source: error.source, positions: error.positions, path: error.path, originalError: error.originalError, extensions });
+}
+
+type SocketContext = Context_<Record<string, unknown> | undefined, Extra>;
+
+/**
+ * Turns one graphql-ws `subscribe` message into execution arguments through yoga's envelope (the
+ * same limits, masking and caller resolution as HTTP), or into the errors that refuse it.
+ */
+async function prepareOperation(
+  yoga: YogaServerInstance<ServerContext, Context>,
+  ctx: SocketContext,
+  id: string,
+  payload: SubscribePayload,
+  countSubscription: () => void,
+): Promise<ExecutionArgs | readonly GraphQLError[]> {
+  const operations = (ctx.extra.operations ??= new Set());
+  if (operations.size >= WS_LIMITS.maxOperationsPerSocket) {
+    return [new GraphQLError("Too many operations on one socket", { extensions: { code: "RATE_LIMITED" } })];
+  }
+  // The caller authenticates the socket in connection_init (`{ authorization: "Bearer …" }`,
+  // any case): it becomes the operation's Authorization header, resolved like HTTP's.
+  const authorization = Object.entries(ctx.connectionParams ?? {}).find(([k]) => k.toLowerCase() === "authorization")?.[1];
+  const request = { headers: new Headers(typeof authorization === "string" ? { authorization } : {}) };
+  const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({ ...ctx, request, params: payload } as never);
+  let document;
+  try {
+    // Armor's limits throw from parse and validate rather than returning errors.
+    document = parse(payload.query);
+    const errors = validate(schema, document);
+    if (errors.length) return errors.map(withoutHttp);
+  } catch (e) {
+    return [e instanceof GraphQLError ? withoutHttp(e) : new GraphQLError("Invalid query", { extensions: { code: "GRAPHQL_PARSE_FAILED" } })];
+  }
+  let contextValue;
+  try {
+    contextValue = await contextFactory();
+  } catch (e) {
+    // An unknown or malformed credential is this operation's typed error, as over HTTP.
+    if (e instanceof GraphQLError) return [withoutHttp(e)];
+    throw e;
+  }
+  operations.add(id);
+  if (getOperationAST(document, payload.operationName)?.operation === "subscription") {
+    (ctx.extra.subscriptions ??= new Set()).add(id);
+    countSubscription();
+  }
+  return {
+    schema,
+    document,
+    operationName: payload.operationName ?? null,
+    variableValues: payload.variables ?? null,
+    contextValue,
+    rootValue: { execute, subscribe },
+  };
 }
 
 export function attachWebSocket(server: Server, yoga: YogaServerInstance<ServerContext, Context>) {
@@ -46,48 +100,7 @@ export function attachWebSocket(server: Server, yoga: YogaServerInstance<ServerC
         if (errors && !(Symbol.asyncIterator in (result as object))) return { ...(result as object), errors: errors.map(withoutHttp) } as never;
         return result as never;
       },
-      onSubscribe: async (ctx, id, payload) => {
-        const operations = (ctx.extra.operations ??= new Set());
-        if (operations.size >= WS_LIMITS.maxOperationsPerSocket) {
-          return [new GraphQLError("Too many operations on one socket", { extensions: { code: "RATE_LIMITED" } })];
-        }
-        // The caller authenticates the socket in connection_init (`{ authorization: "Bearer …" }`,
-        // any case): it becomes the operation's Authorization header, resolved like HTTP's.
-        const authorization = Object.entries(ctx.connectionParams ?? {}).find(([k]) => k.toLowerCase() === "authorization")?.[1];
-        const request = { headers: new Headers(typeof authorization === "string" ? { authorization } : {}) };
-        const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({ ...ctx, request, params: payload } as never);
-        let document;
-        try {
-          // Armor's limits throw from parse and validate rather than returning errors.
-          document = parse(payload.query);
-          const errors = validate(schema, document);
-          if (errors.length) return errors.map(withoutHttp);
-        } catch (e) {
-          return [e instanceof GraphQLError ? withoutHttp(e) : new GraphQLError("Invalid query", { extensions: { code: "GRAPHQL_PARSE_FAILED" } })];
-        }
-        let contextValue;
-        try {
-          contextValue = await contextFactory();
-        } catch (e) {
-          // An unknown or malformed credential is this operation's typed error, as over HTTP.
-          if (e instanceof OneRuntimeError) return [withoutHttp(e)];
-          throw e;
-        }
-        operations.add(id);
-        if (getOperationAST(document, payload.operationName)?.operation === "subscription") {
-          (ctx.extra.subscriptions ??= new Set()).add(id);
-          openSubscriptions++;
-        }
-        const args: ExecutionArgs = {
-          schema,
-          document,
-          operationName: payload.operationName ?? null,
-          variableValues: payload.variables ?? null,
-          contextValue,
-          rootValue: { execute, subscribe },
-        };
-        return args;
-      },
+      onSubscribe: (ctx, id, payload) => prepareOperation(yoga, ctx, id, payload, () => openSubscriptions++),
       onComplete: (ctx, id) => {
         ctx.extra.operations?.delete(id);
         if (ctx.extra.subscriptions?.delete(id)) openSubscriptions--;

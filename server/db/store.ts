@@ -109,6 +109,7 @@ async function openPostgres(url: string, max: number): Promise<Store> {
         await client.query("SELECT pg_advisory_lock($1)", [MIGRATION_LOCK_KEY]);
         return await fn();
       } finally {
+        // The lock dies with its session anyway: a failed unlock or close leaves nothing held.
         await client.query("SELECT pg_advisory_unlock($1)", [MIGRATION_LOCK_KEY]).catch(() => {});
         await client.end().catch(() => {});
       }

@@ -46,6 +46,52 @@ export function metricsAllowed(req: IncomingMessage, token: string | undefined):
   return LOOPBACK.test(req.socket.remoteAddress ?? "") && !proxied ? "ok" : "forbidden";
 }
 
+/**
+ * Sessions by status from the database, cached briefly so a burst of scrapes costs one query. The
+ * database's count is the same from every instance: aggregate with max(), not sum().
+ */
+function sessionGauge(registry: Registry, countSessions: SessionCounter, logger: Logger) {
+  let cached: { at: number; rows: { status: string; count: number }[] } | undefined;
+  let pending: Promise<void> | undefined;
+  const countFailures = new Counter({
+    name: "one_runtime_metrics_session_count_failures_total",
+    help: "Scrapes whose hosted connection session count could not be read from the database",
+    registers: [registry],
+  });
+  const refreshCounts = () =>
+    (pending ??= (async () => {
+      let timer: NodeJS.Timeout | undefined;
+      try {
+        const rows = await Promise.race([
+          countSessions(),
+          new Promise<never>((_, reject) => {
+            timer = setTimeout(() => reject(new Error("session count timed out")), SESSION_COUNT_TIMEOUT_MS);
+          }),
+        ]);
+        cached = { at: Date.now(), rows };
+      } catch (e) {
+        // A scrape still answers: the last known figures stay, the failure is counted and logged.
+        countFailures.inc();
+        logger.debug({ err: { message: (e as Error).message } }, "session count for metrics failed");
+      } finally {
+        clearTimeout(timer);
+        pending = undefined;
+      }
+    })());
+  new Gauge({
+    name: "one_runtime_hosted_connection_sessions",
+    help: "Hosted connection sessions in the database by status (all instances see the same figure)",
+    labelNames: ["status"],
+    registers: [registry],
+    async collect() {
+      if (!cached || Date.now() - cached.at > SESSION_COUNT_CACHE_MS) await refreshCounts();
+      if (!cached) return;
+      for (const status of Object.values(SessionStatus)) this.set({ status }, 0);
+      for (const row of cached.rows) this.set({ status: row.status }, row.count);
+    },
+  });
+}
+
 export function createMetrics(opts: { countSessions: SessionCounter; token: string | undefined; logger: Logger }): Metrics {
   const registry = new Registry();
   registry.setDefaultLabels({ service: "one-runtime" });
@@ -95,46 +141,7 @@ export function createMetrics(opts: { countSessions: SessionCounter; token: stri
     },
   });
 
-  // The database's count is the same from every instance: aggregate with max(), not sum().
-  let cached: { at: number; rows: { status: string; count: number }[] } | undefined;
-  let pending: Promise<void> | undefined;
-  const refreshCounts = () =>
-    (pending ??= (async () => {
-      let timer: NodeJS.Timeout | undefined;
-      try {
-        const rows = await Promise.race([
-          opts.countSessions(),
-          new Promise<never>((_, reject) => {
-            timer = setTimeout(() => reject(new Error("session count timed out")), SESSION_COUNT_TIMEOUT_MS);
-          }),
-        ]);
-        cached = { at: Date.now(), rows };
-      } catch (e) {
-        // A scrape still answers: the last known figures stay, the failure is counted and logged.
-        countFailures.inc();
-        opts.logger.debug({ err: { message: (e as Error).message } }, "session count for metrics failed");
-      } finally {
-        clearTimeout(timer);
-        pending = undefined;
-      }
-    })());
-  const countFailures = new Counter({
-    name: "one_runtime_metrics_session_count_failures_total",
-    help: "Scrapes whose hosted connection session count could not be read from the database",
-    registers: [registry],
-  });
-  new Gauge({
-    name: "one_runtime_hosted_connection_sessions",
-    help: "Hosted connection sessions in the database by status (all instances see the same figure)",
-    labelNames: ["status"],
-    registers: [registry],
-    async collect() {
-      if (!cached || Date.now() - cached.at > SESSION_COUNT_CACHE_MS) await refreshCounts();
-      if (!cached) return;
-      for (const status of Object.values(SessionStatus)) this.set({ status }, 0);
-      for (const row of cached.rows) this.set({ status: row.status }, row.count);
-    },
-  });
+  sessionGauge(registry, opts.countSessions, opts.logger);
 
   return {
     registry,

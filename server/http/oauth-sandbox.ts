@@ -24,18 +24,9 @@ function clientAuthenticated(req: IncomingMessage, form: URLSearchParams): boole
   return form.get("client_id") === SANDBOX_CLIENT.clientId && same(form.get("client_secret") ?? "", SANDBOX_CLIENT.clientSecret);
 }
 
-/** The sandbox authorization server's endpoints (mounted under /sandbox/oauth/ by the route table). */
-export function sandboxEndpoints(callbackUrl: () => string): { authorize: RouteHandler; token: RouteHandler; revoke: RouteHandler } {
-  const codes = new Map<string, Code>();
-  const refreshTokens = new Map<string, string>(); // refresh token → scope
-  const remember = <V>(map: Map<string, V>, key: string, value: V) => {
-    if (map.size >= MAX_GRANTS) map.delete(map.keys().next().value!);
-    map.set(key, value);
-  };
-
-  const consentPage = (params: URLSearchParams) => {
-    const hidden = [...params].map(([k, v]) => `<input type="hidden" name="${escapeHtml(k)}" value="${escapeHtml(v)}">`).join("");
-    return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">
+function consentPage(params: URLSearchParams): string {
+  const hidden = [...params].map(([k, v]) => `<input type="hidden" name="${escapeHtml(k)}" value="${escapeHtml(v)}">`).join("");
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">
 <title>OAuth2 Sandbox</title><style>body{font:16px system-ui,sans-serif;margin:0;padding:32px 24px;color:#1f2937}
 .badge{display:inline-block;background:#fef3c7;color:#92400e;border-radius:6px;padding:2px 8px;font-size:13px;font-weight:600}
 h1{font-size:20px;margin:16px 0 8px}p{color:#4b5563}button{font:inherit;padding:10px 18px;border-radius:8px;border:1px solid #d1d5db;background:#fff;margin-right:8px;cursor:pointer}
@@ -44,6 +35,15 @@ button.primary{background:#7c3aed;border-color:#7c3aed;color:#fff}</style></head
 <p>An application asks for: <strong>${escapeHtml(params.get("scope") ?? "(no scopes)")}</strong>. This local authorization server is part of One Runtime for trying OAuth2 flows; no real account is involved.</p>
 <form method="post">${hidden}<button class="primary" name="decision" value="approve" autofocus>Approve</button><button name="decision" value="deny">Deny</button></form>
 </body></html>`;
+}
+
+/** The sandbox authorization server's endpoints (mounted under /sandbox/oauth/ by the route table). */
+export function sandboxEndpoints(callbackUrl: () => string): { authorize: RouteHandler; token: RouteHandler; revoke: RouteHandler } {
+  const codes = new Map<string, Code>();
+  const refreshTokens = new Map<string, string>(); // refresh token → scope
+  const remember = <V>(map: Map<string, V>, key: string, value: V) => {
+    if (map.size >= MAX_GRANTS) map.delete(map.keys().next().value!);
+    map.set(key, value);
   };
 
   const authorize = async (req: IncomingMessage, res: ServerResponse, url: URL) => {
