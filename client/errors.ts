@@ -1,20 +1,13 @@
 // The one error every client method rejects with: the server's `extensions.code` and field
 // errors when the server answered, a transport code of our own when it did not.
 import { ClientError } from "graphql-request";
+import type { ErrorCode } from "./generated/enums.js";
 
-/** The codes One Runtime puts in `extensions.code` for expected failures. */
-export type ServerErrorCode =
-  | "UNAUTHENTICATED"
-  | "FORBIDDEN"
-  | "NOT_FOUND"
-  | "BAD_USER_INPUT"
-  | "INTEGRATION_NOT_CONFIGURED"
-  | "SESSION_EXPIRED"
-  | "SESSION_COMPLETED"
-  | "CONFLICT"
-  | "NEEDS_REAUTH"
-  | "PROVIDER_ERROR"
-  | "RATE_LIMITED";
+/**
+ * The codes One Runtime puts in `extensions.code`: the schema's `ErrorCode` enum, generated from
+ * schema.graphql (expected failures, refused queries, and `INTERNAL_SERVER_ERROR` for a masked one).
+ */
+export type ServerErrorCode = ErrorCode;
 
 /** Codes the client sets when there is no GraphQL error to read. */
 export type TransportErrorCode =
@@ -28,8 +21,8 @@ export type TransportErrorCode =
   | "HTTP_ERROR";
 
 /**
- * Anything else the server may send is passed through as is (e.g. `INTERNAL_SERVER_ERROR` for a
- * masked failure, `GRAPHQL_VALIDATION_FAILED` for a document the server no longer accepts).
+ * Open-ended: a code the server adds later passes through as is, and a GraphQL error without a
+ * code (not from One Runtime, e.g. a proxy's) reads `GRAPHQL_ERROR`.
  */
 export type OneRuntimeErrorCode = ServerErrorCode | TransportErrorCode | (string & {});
 

@@ -2,29 +2,54 @@
 // the public contract; anything thrown that is not a OneRuntimeError is masked by yoga.
 import { GraphQLError } from "graphql";
 
-export type ErrorCode =
-  | "UNAUTHENTICATED"
-  | "FORBIDDEN"
-  | "NOT_FOUND"
-  | "BAD_USER_INPUT"
-  | "INTEGRATION_NOT_CONFIGURED"
-  | "SESSION_EXPIRED"
-  | "SESSION_COMPLETED"
-  | "CONFLICT"
-  | "NEEDS_REAUTH"
-  | "PROVIDER_ERROR"
-  | "RATE_LIMITED";
+/**
+ * Every code a client may find in `extensions.code`, declared once: the schema publishes them as
+ * `enum ErrorCode` (server/schema/errors.ts), and the client's code union is generated from that.
+ * `thrown` codes are the expected failures a OneRuntimeError carries; the others the server sets
+ * itself, on requests it refuses before any resolver runs and on masked failures.
+ */
+export const ERROR_CODES = [
+  { code: "UNAUTHENTICATED", thrown: true, description: "No valid credential: the API key or session token is missing, malformed, unknown or revoked (HTTP 401)." },
+  { code: "FORBIDDEN", thrown: true, description: "The credential is valid but not for this operation (e.g. a session token where an API key is needed)." },
+  { code: "NOT_FOUND", thrown: true, description: "No such object for this caller; another organization's ids are answered the same way." },
+  { code: "BAD_USER_INPUT", thrown: true, description: "An input is invalid; `extensions.fieldErrors` lists each `{ field, message }`." },
+  { code: "INTEGRATION_NOT_CONFIGURED", thrown: true, description: "The OAuth2 integration has no OAuth app configured for this organization (configureIntegration)." },
+  { code: "SESSION_EXPIRED", thrown: true, description: "The hosted connection session has expired." },
+  { code: "SESSION_COMPLETED", thrown: true, description: "The hosted connection session has already ended its flow; it can only be read." },
+  { code: "CONFLICT", thrown: true, description: "The request conflicts with the current state of what it changes." },
+  { code: "NEEDS_REAUTH", thrown: true, description: "The provider refused a token refresh: create a session with `connectionId` to re-authorize the connection." },
+  { code: "PROVIDER_ERROR", thrown: true, description: "The provider failed or answered something unusable." },
+  { code: "RATE_LIMITED", thrown: true, description: "Too many subscriptions for one session, or operations on one WebSocket; retry once some have ended (HTTP 429)." },
+  { code: "QUERY_TOO_DEEP", thrown: false, description: "The document nests fields deeper than the server allows." },
+  { code: "TOO_MANY_ALIASES", thrown: false, description: "The document uses more aliases than the server allows." },
+  { code: "TOO_MANY_TOKENS", thrown: false, description: "The document is longer, in tokens, than the server allows." },
+  { code: "TOO_MANY_DIRECTIVES", thrown: false, description: "The document uses more directives than the server allows." },
+  { code: "QUERY_TOO_COSTLY", thrown: false, description: "The document's estimated cost is over the server's limit." },
+  { code: "PAYLOAD_TOO_LARGE", thrown: false, description: "The request body is over the server's size limit (HTTP 413)." },
+  { code: "GRAPHQL_PARSE_FAILED", thrown: false, description: "The document is not valid GraphQL syntax." },
+  { code: "GRAPHQL_VALIDATION_FAILED", thrown: false, description: "The document does not validate against the schema (e.g. an unknown field or a missing argument)." },
+  { code: "INTERNAL_SERVER_ERROR", thrown: false, description: "An unexpected failure, masked: quote the response's `x-request-id`, with which it was logged." },
+] as const;
+
+/** Any code the server reports. */
+export type ErrorCode = (typeof ERROR_CODES)[number]["code"];
+/**
+ * The codes of expected failures, the only ones a OneRuntimeError may carry: a limit or protocol
+ * code thrown from a resolver would misreport the request, and INTERNAL_SERVER_ERROR must come
+ * from masking, which logs.
+ */
+export type FailureCode = Extract<(typeof ERROR_CODES)[number], { thrown: true }>["code"];
 
 export type FieldError = { field: string; message: string };
 
-const httpStatus: Partial<Record<ErrorCode, number>> = {
+const httpStatus: Partial<Record<FailureCode, number>> = {
   UNAUTHENTICATED: 401,
   RATE_LIMITED: 429,
 };
 
 export class OneRuntimeError extends GraphQLError {
-  readonly code: ErrorCode;
-  constructor(code: ErrorCode, message: string, extra?: { fieldErrors?: FieldError[] | undefined; details?: Record<string, unknown> }) {
+  readonly code: FailureCode;
+  constructor(code: FailureCode, message: string, extra?: { fieldErrors?: FieldError[] | undefined; details?: Record<string, unknown> }) {
     const status = httpStatus[code];
     super(message, {
       extensions: {

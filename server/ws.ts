@@ -9,6 +9,7 @@ import type { Context as Context_, SubscribePayload } from "graphql-ws";
 import { useServer } from "graphql-ws/use/ws";
 import { WebSocketServer } from "ws";
 import type { YogaServerInstance } from "graphql-yoga";
+import type { ErrorCode } from "./errors.js";
 import type { Context } from "./schema/context.js";
 import type { ServerContext } from "./yoga.js";
 
@@ -43,7 +44,7 @@ async function prepareOperation(
 ): Promise<ExecutionArgs | readonly GraphQLError[]> {
   const operations = (ctx.extra.operations ??= new Set());
   if (operations.size >= WS_LIMITS.maxOperationsPerSocket) {
-    return [new GraphQLError("Too many operations on one socket", { extensions: { code: "RATE_LIMITED" } })];
+    return [new GraphQLError("Too many operations on one socket", { extensions: { code: "RATE_LIMITED" satisfies ErrorCode } })];
   }
   // The caller authenticates the socket in connection_init (`{ authorization: "Bearer …" }`,
   // any case): it becomes the operation's Authorization header, resolved like HTTP's.
@@ -57,7 +58,7 @@ async function prepareOperation(
     const errors = validate(schema, document);
     if (errors.length) return errors.map(withoutHttp);
   } catch (e) {
-    return [e instanceof GraphQLError ? withoutHttp(e) : new GraphQLError("Invalid query", { extensions: { code: "GRAPHQL_PARSE_FAILED" } })];
+    return [e instanceof GraphQLError ? withoutHttp(e) : new GraphQLError("Invalid query", { extensions: { code: "GRAPHQL_PARSE_FAILED" satisfies ErrorCode } })];
   }
   let contextValue;
   try {

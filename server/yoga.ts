@@ -5,7 +5,7 @@ import { randomUUID } from "node:crypto";
 import { EnvelopArmorPlugin } from "@escape.tech/graphql-armor";
 import { GraphQLError } from "graphql";
 import { createYoga, type Plugin, type YogaServerInstance } from "graphql-yoga";
-import { OneRuntimeError } from "./errors.js";
+import { OneRuntimeError, type ErrorCode } from "./errors.js";
 import { resolvePrincipal } from "./principal.js";
 import type { Context } from "./schema/context.js";
 import { schema } from "./schema/index.js";
@@ -16,7 +16,7 @@ export type ServerContext = { requestId?: string };
 /** Limits a legitimate client never reaches; each refusal has its own stable code. */
 export const QUERY_LIMITS = { maxDepth: 12, maxAliases: 15, maxTokens: 2_000, maxDirectives: 20, maxCost: 5_000 };
 
-function tagged(code: string) {
+function tagged(code: ErrorCode) {
   return [
     (_ctx: unknown, error: GraphQLError) => {
       (error.extensions as Record<string, unknown>).code = code;
@@ -30,10 +30,10 @@ function tagged(code: string) {
 /** Parse and validation failures get codes too, so every error a client sees has one. */
 const errorCodesPlugin: Plugin = {
   onParse: () => ({ result }) => {
-    if (result instanceof GraphQLError && !result.extensions.code) (result.extensions as Record<string, unknown>).code = "GRAPHQL_PARSE_FAILED";
+    if (result instanceof GraphQLError && !result.extensions.code) (result.extensions as Record<string, unknown>).code = "GRAPHQL_PARSE_FAILED" satisfies ErrorCode;
   },
   onValidate: () => ({ result }) => {
-    for (const e of result) if (!e.extensions.code) (e.extensions as Record<string, unknown>).code = "GRAPHQL_VALIDATION_FAILED";
+    for (const e of result) if (!e.extensions.code) (e.extensions as Record<string, unknown>).code = "GRAPHQL_VALIDATION_FAILED" satisfies ErrorCode;
   },
 };
 
@@ -61,7 +61,7 @@ export function createGraphQL(services: Services): YogaServerInstance<ServerCont
           source: located?.source,
           positions: located?.positions,
           path: located?.path,
-          extensions: { code: "INTERNAL_SERVER_ERROR" },
+          extensions: { code: "INTERNAL_SERVER_ERROR" satisfies ErrorCode },
         });
       },
     },

@@ -8,6 +8,7 @@ import { WS_LIMITS } from "../server/ws.js";
 import { startTestServer, type TestServer } from "./support/server.js";
 
 const SUB = `subscription($t: String!) { hostedConnectionSession(sessionToken: $t) { id status connectionId error { code } } }`;
+const SUB_AUTHENTICATED = `subscription { hostedConnectionSession { id status } }`;
 const COMPLETE = `mutation { completeHostedConnectionSession(input: {}) { status } }`;
 
 let server: TestServer;
@@ -36,6 +37,13 @@ function collect(c: Client, token: string) {
     });
   });
   return { events, done, get error() { return errors; } };
+}
+
+/** The first GraphQL error of a subscription, whether refused up front (an error message) or in its first event. */
+function firstError(c: Client, payload: { query: string; variables?: Record<string, unknown> }): Promise<any> {
+  return new Promise((resolve) => {
+    c.subscribe(payload, { next: (v) => resolve(v.errors?.[0]), error: (e: any) => resolve(e?.[0]), complete: () => resolve(undefined) });
+  });
 }
 
 beforeAll(async () => {
@@ -88,6 +96,36 @@ describe("hostedConnectionSession subscription", () => {
     const expired = collect(client(), sessionToken);
     await expired.done;
     expect(expired.events[0].errors[0].extensions.code).toBe("SESSION_EXPIRED");
+  });
+
+  it("authenticates through connection_init like HTTP: the socket's session token, any header case, no argument", async () => {
+    const { sessionToken } = await server.createSession(org.apiKey, { integrationSlug: "hacker-news", endUserId: "s5" });
+    for (const key of ["authorization", "Authorization"]) {
+      const c = createClient({ url: wsUrl(), webSocketImpl: WebSocket, retryAttempts: 0, lazy: true, connectionParams: { [key]: `Bearer ${sessionToken}` } });
+      clients.push(c);
+      const first = await new Promise<any>((resolve, reject) => {
+        const stop = c.subscribe({ query: SUB_AUTHENTICATED }, { next: (v) => (stop(), resolve(v)), error: reject, complete: () => {} });
+      });
+      expect(first.data.hostedConnectionSession).toMatchObject({ status: "PENDING" });
+    }
+  });
+
+  it("answers an unknown token in connection_init with an UNAUTHENTICATED error event, and no token with one too", async () => {
+    for (const connectionParams of [{ authorization: `Bearer ort_sess_${"C".repeat(43)}` }, {}]) {
+      const c = createClient({ url: wsUrl(), webSocketImpl: WebSocket, retryAttempts: 0, lazy: true, connectionParams });
+      clients.push(c);
+      const err = await firstError(c, { query: SUB_AUTHENTICATED });
+      expect(err?.extensions).toEqual({ code: "UNAUTHENTICATED" });
+    }
+  });
+
+  it("refuses a sessionToken argument naming another session than the socket's, with FORBIDDEN", async () => {
+    const mine = await server.createSession(org.apiKey, { integrationSlug: "hacker-news", endUserId: "s6" });
+    const other = await server.createSession(org.apiKey, { integrationSlug: "hacker-news", endUserId: "s7" });
+    const c = createClient({ url: wsUrl(), webSocketImpl: WebSocket, retryAttempts: 0, lazy: true, connectionParams: { authorization: `Bearer ${mine.sessionToken}` } });
+    clients.push(c);
+    const err = await firstError(c, { query: SUB, variables: { t: other.sessionToken } });
+    expect(err?.extensions?.code).toBe("FORBIDDEN");
   });
 
   it("runs through the same query limits as HTTP", async () => {

@@ -1,64 +1,15 @@
-// The popup's GraphQL calls: same origin, the session token as the bearer credential, and the
-// few operations the popup needs with the shapes it reads (hand-typed from schema.graphql).
+// The popup's GraphQL calls: same origin, the session token as the bearer credential. The
+// operations and the shapes they return are generated from popup/operations/*.graphql.
+import type { CredentialValueInput, HostedConnectionSessionStatus, ReadSessionQuery, TypedOperation } from "../generated/operations.js";
 
-export type SessionStatus = "PENDING" | "AUTHORIZING" | "CONNECTED" | "FAILED" | "CANCELLED" | "EXPIRED";
-export type AuthType = "API_KEY" | "BASIC" | "NONE" | "OAUTH2";
-
-export type CredentialField = {
-  key: string;
-  label: string;
-  secret: boolean;
-  optional: boolean;
-  placeholder: string | null;
-  pattern: string | null;
-  helpText: string | null;
-  helpUrl: string | null;
-  defaultValue: string | null;
-  options: { value: string; label: string }[] | null;
-};
-
-export type Session = {
-  id: string;
-  status: SessionStatus;
-  expiresAt: string;
-  integration: {
-    slug: string;
-    name: string;
-    logoUrl: string;
-    authType: AuthType;
-    description: string;
-    docsUrl: string;
-    credentialFields: CredentialField[];
-  };
-  endUser: { id: string; name: string | null; email: string | null };
-  suggestedConnectionName: string | null;
-  connectionId: string | null;
-  connectionName: string | null;
-  error: { code: string; message: string } | null;
-};
-
-export type KeyValue = { key: string; value: string };
+export type SessionStatus = HostedConnectionSessionStatus;
+/** The session as the popup reads it (readSession): what its screens show. */
+export type Session = ReadSessionQuery["hostedConnectionSession"];
+export type CredentialField = Session["integration"]["credentialFields"][number];
+export type KeyValue = CredentialValueInput;
 export type FieldError = { field: string; message: string };
 
 export const TERMINAL: readonly SessionStatus[] = ["CONNECTED", "FAILED", "CANCELLED", "EXPIRED"];
-
-export const READ_SESSION = `query {
-  hostedConnectionSession {
-    id status expiresAt
-    integration {
-      slug name logoUrl authType description docsUrl
-      credentialFields { key label secret optional placeholder pattern helpText helpUrl defaultValue options { value label } }
-    }
-    endUser { id name email }
-    suggestedConnectionName connectionId connectionName error { code message }
-  }
-}`;
-
-export const COMPLETE_SESSION = `mutation($input: CompleteHostedConnectionSessionInput!) {
-  completeHostedConnectionSession(input: $input) { id status connectionId connectionName error { code message } }
-}`;
-
-export const CANCEL_SESSION = `mutation { cancelHostedConnectionSession { id status error { code message } } }`;
 
 /** The server answered with an error (a GraphQL error with a stable code). */
 export class ApiError extends Error {
@@ -78,16 +29,17 @@ export class NetworkError extends Error {}
 const TIMEOUT_MS = 20_000;
 
 export function createApi(token: string) {
-  return async function request<T>(query: string, variables?: Record<string, unknown>): Promise<T> {
+  /** Runs one operation; its variables are required when the operation declares any. */
+  return async function request<TResult, TVariables>(operation: TypedOperation<TResult, TVariables>, ...[variables]: {} extends TVariables ? [TVariables?] : [TVariables]): Promise<TResult> {
     const controller = new AbortController();
     const timer = setTimeout(() => controller.abort(), TIMEOUT_MS);
-    let body: { data?: T | null; errors?: { message?: string; extensions?: Record<string, any> }[] };
+    let body: { data?: TResult | null; errors?: { message?: string; extensions?: Record<string, any> }[] };
     try {
       // Relative: the popup may be served under a path prefix.
       const response = await fetch("graphql", {
         method: "POST",
         headers: { "content-type": "application/json", accept: "application/graphql-response+json", authorization: `Bearer ${token}` },
-        body: JSON.stringify({ query, variables }),
+        body: JSON.stringify({ query: operation, variables }),
         credentials: "omit",
         cache: "no-store",
         signal: controller.signal,

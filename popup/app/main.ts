@@ -1,7 +1,8 @@
 // The hosted popup at <baseUrl>/connect#<session token>: loads the session, shows the step its
 // integration needs, and ends on a final screen. It never talks to the page that opened it: the
 // SDK learns the outcome from the server (a provider's page may sever window.opener anyway).
-import { ApiError, CANCEL_SESSION, COMPLETE_SESSION, createApi, NetworkError, READ_SESSION, TERMINAL, type Session, type SessionStatus } from "./api.js";
+import { CancelSessionDocument, CompleteSessionDocument, ReadSessionDocument } from "../generated/operations.js";
+import { ApiError, createApi, NetworkError, TERMINAL, type Session, type SessionStatus } from "./api.js";
 import { reportClosing } from "./close-beacon.js";
 import { showConnectForm, type FormValues } from "./connect-form.js";
 import { continueToProvider } from "./oauth.js";
@@ -122,14 +123,14 @@ async function submit(session: Session, values: FormValues) {
   if (session.integration.authType === "OAUTH2") {
     return continueToProvider(api, { connectionName: values.connectionName, userInputs: values.credentials }, () => (leavingForProvider = true));
   }
-  const data = await api<{ completeHostedConnectionSession: Pick<Session, "status" | "connectionId" | "connectionName" | "error"> }>(COMPLETE_SESSION, {
+  const data = await api(CompleteSessionDocument, {
     input: { connectionName: values.connectionName, credentials: values.credentials },
   });
   showState({ ...session, ...data.completeHostedConnectionSession });
 }
 
 async function cancel() {
-  const data = await api<{ cancelHostedConnectionSession: Pick<Session, "status" | "error"> }>(CANCEL_SESSION);
+  const data = await api(CancelSessionDocument);
   if (!current) return;
   showState({ ...current, ...data.cancelHostedConnectionSession });
 }
@@ -141,7 +142,7 @@ function armExpiry(session: Session) {
   expiryTimer = setTimeout(
     async () => {
       try {
-        const { hostedConnectionSession } = await api<{ hostedConnectionSession: Session }>(READ_SESSION);
+        const { hostedConnectionSession } = await api(ReadSessionDocument);
         if (TERMINAL.includes(hostedConnectionSession.status)) showState(hostedConnectionSession);
         else armExpiry({ ...hostedConnectionSession, expiresAt: new Date(Date.now() + 5_000).toISOString() });
       } catch (error) {
@@ -158,7 +159,7 @@ async function load(): Promise<void> {
   if (!token) return showFailure(new ApiError("UNAUTHENTICATED", "No session token"));
   showLoading();
   try {
-    const { hostedConnectionSession } = await api<{ hostedConnectionSession: Session }>(READ_SESSION);
+    const { hostedConnectionSession } = await api(ReadSessionDocument);
     current = hostedConnectionSession;
     showState(hostedConnectionSession);
   } catch (error) {

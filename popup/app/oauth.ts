@@ -1,11 +1,8 @@
 // The OAuth2 step: ask the server for the provider's authorization URL (it moves the session to
 // AUTHORIZING and binds state + PKCE to it), then send the popup there. The provider redirects
 // to the server's /oauth/callback, which ends the flow; the SDK hears it from its subscription.
+import { StartAuthorizationDocument } from "../generated/operations.js";
 import { ApiError, type Api, type KeyValue } from "./api.js";
-
-export const START_AUTHORIZATION = `mutation($input: StartHostedConnectionAuthorizationInput!) {
-  startHostedConnectionAuthorization(input: $input) { authorizationUrl }
-}`;
 
 export async function continueToProvider(
   api: Api,
@@ -13,7 +10,7 @@ export async function continueToProvider(
   /** Called right before leaving, so the page does not report its own closing on the way out. */
   beforeLeaving: () => void,
 ): Promise<void> {
-  const data = await api<{ startHostedConnectionAuthorization: { authorizationUrl: string } }>(START_AUTHORIZATION, { input });
+  const data = await api(StartAuthorizationDocument, { input });
   let url: URL;
   try {
     url = new URL(data.startHostedConnectionAuthorization.authorizationUrl);

@@ -2,8 +2,9 @@
 // from what the server says (the subscription, or the answer to our own cancel), never from the
 // popup's `closed` flag alone: that flag reads true while the popup is on a provider's page that
 // sets Cross-Origin-Opener-Policy.
+import { CancelSessionDocument, ReadSessionStateDocument, type TypedOperation } from "../generated/operations.js";
 import type { OpenOptions, OpenResult } from "./connect.js";
-import { SESSION_FIELDS, watchSession, type GraphQLErrorLike, type SessionState, type SessionStatus } from "./session-watch.js";
+import { watchSession, type GraphQLErrorLike, type SessionState, type SessionStatus } from "./session-watch.js";
 
 export class OneRuntimeError extends Error {
   override name = "OneRuntimeError" as const;
@@ -18,8 +19,6 @@ export class OneRuntimeError extends Error {
 const POPUP = { name: "one-runtime-connect", width: 450, height: 650 };
 export const POLL_MS = 500;
 const HTTP_TIMEOUT_MS = 10_000;
-const CANCEL = `mutation { cancelHostedConnectionSession { ${SESSION_FIELDS} } }`;
-const READ = `{ hostedConnectionSession { ${SESSION_FIELDS} } }`;
 
 /** The flow in progress in this page; there is one popup window, so one flow at a time. */
 let inFlight: { token: string; popup: Window; result: Promise<OpenResult> } | undefined;
@@ -63,7 +62,7 @@ function centredFeatures(): string {
 export function openConnection(baseUrl: string, options: OpenOptions): Promise<OpenResult> {
   const token = options?.sessionToken;
   if (typeof token !== "string" || !token) return Promise.reject(new OneRuntimeError("invalid_argument", "open() needs { sessionToken }"));
-  const graphql = (query: string) => postGraphQL(baseUrl, token, query);
+  const graphql = <TResult>(operation: TypedOperation<TResult, unknown>) => postGraphQL(baseUrl, token, operation);
 
   if (inFlight) {
     if (inFlight.token !== token) return Promise.reject(new OneRuntimeError("already_open", "A connection popup is already open"));
@@ -75,7 +74,7 @@ export function openConnection(baseUrl: string, options: OpenOptions): Promise<O
     return inFlight.result;
   }
   if (options.signal?.aborted) {
-    graphql(CANCEL).catch(() => {});
+    graphql(CancelSessionDocument).catch(() => {});
     return Promise.resolve(aborted());
   }
   // Synchronously, in the tick of the user's click: a popup opened later is blocked.
@@ -144,14 +143,14 @@ export function openConnection(baseUrl: string, options: OpenOptions): Promise<O
       // Re-read first when unsure: the socket may have missed a move to AUTHORIZING.
       let status = lastStatus;
       if (status !== "AUTHORIZING") {
-        const read = await graphql(READ);
+        const read = await graphql(ReadSessionStateDocument);
         if (settled) return;
         onAnswer(read.data?.hostedConnectionSession, read.errors);
         status = read.data?.hostedConnectionSession?.status;
         if (!status) return; // refused (settled) or unanswered (the next poll asks again)
       }
       if (status === "PENDING") {
-        const cancel = await graphql(CANCEL);
+        const cancel = await graphql(CancelSessionDocument);
         if (settled) return;
         onAnswer(cancel.data?.cancelHostedConnectionSession, cancel.errors);
       }
@@ -184,9 +183,9 @@ export function openConnection(baseUrl: string, options: OpenOptions): Promise<O
     }
     aborting = true;
     try {
-      const cancel = await graphql(CANCEL);
+      const cancel = await graphql(CancelSessionDocument);
       let state: SessionState | undefined = cancel.data?.cancelHostedConnectionSession;
-      if (!state && cancel.errors?.some((e) => e.extensions?.code === "SESSION_COMPLETED")) state = (await graphql(READ)).data?.hostedConnectionSession;
+      if (!state && cancel.errors?.some((e) => e.extensions?.code === "SESSION_COMPLETED")) state = (await graphql(ReadSessionStateDocument)).data?.hostedConnectionSession;
       finish((state ? resultOf(state) : resultOfErrors(cancel.errors)) ?? aborted());
     } catch {
       finish(aborted());
@@ -197,14 +196,14 @@ export function openConnection(baseUrl: string, options: OpenOptions): Promise<O
   return result;
 }
 
-async function postGraphQL(baseUrl: string, token: string, query: string): Promise<{ data?: any; errors?: GraphQLErrorLike[] }> {
+async function postGraphQL<TResult>(baseUrl: string, token: string, operation: TypedOperation<TResult, unknown>): Promise<{ data?: TResult | null; errors?: GraphQLErrorLike[] }> {
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(), HTTP_TIMEOUT_MS);
   try {
     const response = await fetch(`${baseUrl}/graphql`, {
       method: "POST",
       headers: { "content-type": "application/json", accept: "application/graphql-response+json", authorization: `Bearer ${token}` },
-      body: JSON.stringify({ query }),
+      body: JSON.stringify({ query: operation }),
       credentials: "omit",
       signal: controller.signal,
     });

@@ -1,10 +1,12 @@
 // Watches one hosted connection session over WebSocket (the graphql-transport-ws protocol, the
-// few messages we need: a full client would triple connect.js). Any drop that is not the end of
-// the flow reconnects with backoff and resubscribes, which re-reads the current state, so an
-// event missed while disconnected is never lost. Gives up after a minute of continuous failure.
+// few messages we need: a full client would triple connect.js). The session token authenticates
+// the connection, in connection_init, so it never appears in an operation. Any drop that is not
+// the end of the flow reconnects with backoff and resubscribes, which re-reads the current state,
+// so an event missed while disconnected is never lost. Gives up after a minute of continuous failure.
+import { WatchSessionDocument, type HostedConnectionSessionStatus, type SessionStateFragment, type WatchSessionSubscription } from "../generated/operations.js";
 
-export type SessionStatus = "PENDING" | "AUTHORIZING" | "CONNECTED" | "FAILED" | "CANCELLED" | "EXPIRED";
-export type SessionState = { id: string; status: SessionStatus; connectionId: string | null; error: { code: string; message: string } | null };
+export type SessionStatus = HostedConnectionSessionStatus;
+export type SessionState = SessionStateFragment;
 export type GraphQLErrorLike = { message?: string; extensions?: { code?: string } };
 
 export type WatchHandlers = {
@@ -16,8 +18,6 @@ export type WatchHandlers = {
   unreachable(): void;
 };
 
-export const SESSION_FIELDS = "id status connectionId error { code message }";
-const SUBSCRIPTION = `subscription($t: String!) { hostedConnectionSession(sessionToken: $t) { ${SESSION_FIELDS} } }`;
 /** Errors that retrying cannot fix. */
 const FINAL_CODES = ["UNAUTHENTICATED", "SESSION_EXPIRED", "FORBIDDEN"];
 
@@ -83,7 +83,7 @@ export function watchSession(wsUrl: string, token: string, on: WatchHandlers): {
       retry();
     };
     timer = setTimeout(dropped, WATCH_TIMING.ackTimeoutMs);
-    ws.onopen = () => send({ type: "connection_init", payload: {} });
+    ws.onopen = () => send({ type: "connection_init", payload: { authorization: `Bearer ${token}` } });
     ws.onclose = dropped;
     ws.onmessage = (event) => {
       if (socket !== ws) return;
@@ -96,11 +96,11 @@ export function watchSession(wsUrl: string, token: string, on: WatchHandlers): {
       switch (message.type) {
         case "connection_ack":
           clearTimeout(timer);
-          return void send({ id: "1", type: "subscribe", payload: { query: SUBSCRIPTION, variables: { t: token } } });
+          return void send({ id: "1", type: "subscribe", payload: { query: WatchSessionDocument } });
         case "ping":
           return void send({ type: "pong", payload: message.payload });
         case "next": {
-          const session = message.payload?.data?.hostedConnectionSession as SessionState | undefined;
+          const session = (message.payload?.data as WatchSessionSubscription | null | undefined)?.hostedConnectionSession;
           if (session) {
             attempt = 0;
             failingSince = undefined;

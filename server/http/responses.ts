@@ -1,6 +1,7 @@
 // What every HTTP handler answers with: JSON, static files, small HTML pages, and request bodies
 // read with a size cap. Security headers every response carries are set here once.
 import type { IncomingMessage, ServerResponse } from "node:http";
+import type { ErrorCode } from "../errors.js";
 
 export const MAX_BODY_BYTES = 256 * 1024;
 
@@ -21,7 +22,7 @@ export function sendJson(res: ServerResponse, status: number, body: unknown, hea
 }
 
 /** A GraphQL-over-HTTP error answered before the request reaches yoga (e.g. a body too large). */
-export function sendGraphQLError(res: ServerResponse, status: number, code: string, message: string) {
+export function sendGraphQLError(res: ServerResponse, status: number, code: ErrorCode, message: string) {
   sendJson(res, status, { errors: [{ message, extensions: { code } }] }, { "content-type": "application/graphql-response+json; charset=utf-8" });
 }
 

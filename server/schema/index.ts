@@ -6,5 +6,6 @@ import "./organizations.js";
 import "./sessions.js";
 import "./connections.js";
 import "./oauth-apps.js";
+import "./errors.js";
 
 export const schema = lexicographicSortSchema(builder.toSchema());
