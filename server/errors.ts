@@ -1,11 +1,11 @@
 // The one error type for expected failures. Its code becomes `extensions.code`, a stable part of
-// the public contract; anything thrown that is not a OneRuntimeError is masked by yoga.
+// the public contract; anything thrown that is not a ServiceError is masked by yoga.
 import { GraphQLError } from "graphql";
 
 /**
  * Every code a client may find in `extensions.code`, declared once: the schema publishes them as
  * `enum ErrorCode` (server/schema/errors.ts), and the client's code union is generated from that.
- * `thrown` codes are the expected failures a OneRuntimeError carries; the others the server sets
+ * `thrown` codes are the expected failures a ServiceError carries; the others the server sets
  * itself, on requests it refuses before any resolver runs and on masked failures.
  */
 export const ERROR_CODES = [
@@ -34,7 +34,7 @@ export const ERROR_CODES = [
 /** Any code the server reports. */
 export type ErrorCode = (typeof ERROR_CODES)[number]["code"];
 /**
- * The codes of expected failures, the only ones a OneRuntimeError may carry: a limit or protocol
+ * The codes of expected failures, the only ones a ServiceError may carry: a limit or protocol
  * code thrown from a resolver would misreport the request, and INTERNAL_SERVER_ERROR must come
  * from masking, which logs.
  */
@@ -47,7 +47,7 @@ const httpStatus: Partial<Record<FailureCode, number>> = {
   RATE_LIMITED: 429,
 };
 
-export class OneRuntimeError extends GraphQLError {
+export class ServiceError extends GraphQLError {
   readonly code: FailureCode;
   constructor(code: FailureCode, message: string, extra?: { fieldErrors?: FieldError[] | undefined; details?: Record<string, unknown> }) {
     const status = httpStatus[code];
@@ -63,5 +63,5 @@ export class OneRuntimeError extends GraphQLError {
   }
 }
 
-export const badInput = (message: string, fieldErrors?: FieldError[]) => new OneRuntimeError("BAD_USER_INPUT", message, { fieldErrors });
-export const notFound = (what: string) => new OneRuntimeError("NOT_FOUND", `${what} not found`);
+export const badInput = (message: string, fieldErrors?: FieldError[]) => new ServiceError("BAD_USER_INPUT", message, { fieldErrors });
+export const notFound = (what: string) => new ServiceError("NOT_FOUND", `${what} not found`);

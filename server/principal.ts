@@ -1,7 +1,7 @@
 // Who is calling, resolved once per HTTP request or WebSocket operation from its bearer
 // credential: an organization (API key), one hosted connection session (its token, used by the
 // popup and the SDK: the session is loaded here, once), or nobody yet.
-import { OneRuntimeError } from "./errors.js";
+import { ServiceError } from "./errors.js";
 import type { HostedConnectionSession } from "./generated/prisma/client.js";
 import { authenticateApiKey, type AuthenticatedOrganization } from "./organizations/api-keys.js";
 import type { Services } from "./services.js";
@@ -17,7 +17,7 @@ export type Principal =
 export async function resolvePrincipal(services: Services, authorization: string | null | undefined): Promise<Principal> {
   if (authorization == null || authorization === "") return { kind: "anonymous" };
   const match = /^Bearer ([\x21-\x7e]{1,200})$/.exec(authorization.trim());
-  if (!match) throw new OneRuntimeError("UNAUTHENTICATED", "The Authorization header must be `Bearer <API key>`");
+  if (!match) throw new ServiceError("UNAUTHENTICATED", "The Authorization header must be `Bearer <API key>`");
   const credential = match[1]!;
   if (credential.startsWith(SESSION_TOKEN_PREFIX)) return { kind: "session", session: await sessionForToken(services, credential) };
   return { kind: "organization", organization: await authenticateApiKey(services.prisma, credential) };

@@ -5,7 +5,7 @@ import { randomUUID } from "node:crypto";
 import { EnvelopArmorPlugin } from "@escape.tech/graphql-armor";
 import { GraphQLError } from "graphql";
 import { createYoga, type Plugin, type YogaServerInstance } from "graphql-yoga";
-import { OneRuntimeError, type ErrorCode } from "./errors.js";
+import { ServiceError, type ErrorCode } from "./errors.js";
 import { resolvePrincipal } from "./principal.js";
 import type { Context } from "./schema/context.js";
 import { schema } from "./schema/index.js";
@@ -50,7 +50,7 @@ export function createGraphQL(services: Services): YogaServerInstance<ServerCont
       isDev: false,
       maskError(error, message) {
         const original = error instanceof GraphQLError ? error.originalError : error;
-        if (error instanceof OneRuntimeError || original instanceof OneRuntimeError) return error as Error;
+        if (error instanceof ServiceError || original instanceof ServiceError) return error as Error;
         if (error instanceof GraphQLError && !original) return error; // parse/validation/limit errors: safe to show
         const requestId = (error as { requestId?: string }).requestId;
         services.logger.error({ err: { name: (original as Error)?.name, message: (original as Error)?.message, stack: (original as Error)?.stack }, requestId }, "unexpected error");

@@ -7,7 +7,7 @@ import { loadConfig, type Config } from "../config.js";
 import { acquireDataDirLock, DataDirBusyError, readLock, type LockInfo } from "../db/data-dir-lock.js";
 import { applyMigrations } from "../db/migrations.js";
 import { openStore } from "../db/store.js";
-import { OneRuntimeError } from "../errors.js";
+import { ServiceError } from "../errors.js";
 import { ADMIN_TOKEN_HEADER } from "../http/admin-channel.js";
 import { runAdminCommand, type AdminCommand } from "./commands.js";
 
@@ -59,7 +59,7 @@ async function viaServer(holder: LockInfo, command: AdminCommand): Promise<unkno
     body: JSON.stringify(command),
   });
   const body = (await res.json()) as { result?: unknown; error?: { code: string; message: string } };
-  if (!res.ok || body.error) throw new OneRuntimeError((body.error?.code ?? "BAD_USER_INPUT") as never, body.error?.message ?? `admin channel answered ${res.status}`);
+  if (!res.ok || body.error) throw new ServiceError((body.error?.code ?? "BAD_USER_INPUT") as never, body.error?.message ?? `admin channel answered ${res.status}`);
   return body.result;
 }
 

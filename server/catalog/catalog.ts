@@ -2,7 +2,7 @@
 // cursor paging over a query's ranked results.
 import { createHash } from "node:crypto";
 import type { PrismaClient } from "../generated/prisma/client.js";
-import { badInput, OneRuntimeError } from "../errors.js";
+import { badInput, ServiceError } from "../errors.js";
 import { checkPageSize, cursorCodec, invalidCursor, pageOf, type Page } from "../paging.js";
 import type { Category, IntegrationEntry } from "./entry-schema.js";
 import type { LoadedCatalog } from "./load.js";
@@ -39,7 +39,7 @@ export class Catalog {
    */
   require(slug: string): IntegrationEntry {
     const entry = this.bySlug.get(slug);
-    if (!entry) throw new OneRuntimeError("NOT_FOUND", `Integration "${slug}" is not in the catalog`);
+    if (!entry) throw new ServiceError("NOT_FOUND", `Integration "${slug}" is not in the catalog`);
     return entry;
   }
 

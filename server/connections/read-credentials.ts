@@ -1,5 +1,5 @@
 // Decrypts a connection's credentials for its own organization's backend.
-import { notFound, OneRuntimeError } from "../errors.js";
+import { notFound, ServiceError } from "../errors.js";
 import { needsRefresh, refreshIfDue } from "../oauth/refresh.js";
 import type { Services } from "../services.js";
 import { openCredentials, type StoredCredentials } from "./credentials.js";
@@ -52,7 +52,7 @@ export async function readConnectionCredentials(services: Services, organization
   });
   if (!row) throw notFound("Connection");
   if (row.status === "NEEDS_REAUTH") {
-    throw new OneRuntimeError("NEEDS_REAUTH", "This connection needs to be re-authorized (createHostedConnectionSession with connectionId)");
+    throw new ServiceError("NEEDS_REAUTH", "This connection needs to be re-authorized (createHostedConnectionSession with connectionId)");
   }
   let stored = openCredentials(services.vault, { ...row, organizationId });
   // The common case reads without a lock; only a token near expiry takes the refresh path.

@@ -6,7 +6,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { ZodError } from "zod";
 import type { PrismaClient } from "../generated/prisma/client.js";
 import { runAdminCommand } from "../admin/commands.js";
-import { OneRuntimeError } from "../errors.js";
+import { ServiceError } from "../errors.js";
 import { readBody, sendJson, type RouteHandler } from "./responses.js";
 
 export const ADMIN_TOKEN_HEADER = "x-one-runtime-admin-token";
@@ -36,7 +36,7 @@ export function adminChannel(prisma: PrismaClient, token: string): RouteHandler 
       return sendJson(res, 200, { result: await runAdminCommand(prisma, command) });
     } catch (e) {
       if (e instanceof ZodError) return sendJson(res, 400, { error: { code: "BAD_USER_INPUT", message: e.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ") } });
-      if (e instanceof OneRuntimeError) return sendJson(res, 400, { error: { code: e.code, message: e.message } });
+      if (e instanceof ServiceError) return sendJson(res, 400, { error: { code: e.code, message: e.message } });
       throw e;
     }
   };

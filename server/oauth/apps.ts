@@ -3,7 +3,7 @@
 // secret is sealed by the vault and never readable back through any API.
 import { z } from "zod";
 import type { IntegrationEntry } from "../catalog/entry-schema.js";
-import { badInput, OneRuntimeError } from "../errors.js";
+import { badInput, ServiceError } from "../errors.js";
 import type { Prisma } from "../generated/prisma/client.js";
 import type { Services } from "../services.js";
 import { parseInput } from "../validation.js";
@@ -71,7 +71,7 @@ export async function oauthClientFor(services: Services, organizationId: string,
     return { clientId: row.oauthClientId, clientSecret, scopes: row.scopes.length ? row.scopes : defaultScopes };
   }
   if (entry.sandbox) return { ...SANDBOX_CLIENT, scopes: defaultScopes };
-  throw new OneRuntimeError("INTEGRATION_NOT_CONFIGURED", `Configure your OAuth app for ${entry.name} first (configureIntegration)`);
+  throw new ServiceError("INTEGRATION_NOT_CONFIGURED", `Configure your OAuth app for ${entry.name} first (configureIntegration)`);
 }
 
 /** The client and the provider's endpoints (filled with the end user's inputs) for one flow. */

@@ -7,7 +7,7 @@
 import * as oauth from "oauth4webapi";
 import type { Connection } from "../generated/prisma/client.js";
 import { openCredentials, sealCredentials, type StoredCredentials } from "../connections/credentials.js";
-import { OneRuntimeError } from "../errors.js";
+import { ServiceError } from "../errors.js";
 import type { Services } from "../services.js";
 import { oauthClientFor } from "./apps.js";
 import { oauth2Of, providerErrorCode, providerFor, tokenSetFrom } from "./provider.js";
@@ -81,12 +81,12 @@ export async function refreshIfDue(
         }
         // A provider hiccup: a token that is still valid is still useful.
         if (stored.tokens.expiresAt && new Date(stored.tokens.expiresAt).getTime() > Date.now()) return stored;
-        throw new OneRuntimeError("PROVIDER_ERROR", `Could not refresh the token: ${reason.code}`);
+        throw new ServiceError("PROVIDER_ERROR", `Could not refresh the token: ${reason.code}`);
       }
     },
     { timeout: 30_000, maxWait: 30_000 },
   );
-  if (refused) throw new OneRuntimeError("NEEDS_REAUTH", "The provider refused the refresh token; re-authorize this connection (createHostedConnectionSession with connectionId)");
+  if (refused) throw new ServiceError("NEEDS_REAUTH", "The provider refused the refresh token; re-authorize this connection (createHostedConnectionSession with connectionId)");
   return result;
 }
 

@@ -2,7 +2,7 @@
 // visible prefix, revocable, with a throttled last-used stamp.
 import type { PrismaClient } from "../generated/prisma/client.js";
 import type { ApiKeyEnvironment } from "../generated/prisma/enums.js";
-import { OneRuntimeError, notFound } from "../errors.js";
+import { ServiceError, notFound } from "../errors.js";
 import { randomSecret, sha256Hex } from "../crypto-tokens.js";
 
 export const API_KEY_PATTERN = /^ort_(live|test)_[A-Za-z0-9_-]{43}$/;
@@ -63,13 +63,13 @@ export type AuthenticatedOrganization = { organizationId: string; organizationNa
 
 /** Resolves a presented key to its organization, or throws UNAUTHENTICATED (the reason stays vague on purpose). */
 export async function authenticateApiKey(prisma: PrismaClient, key: string): Promise<AuthenticatedOrganization> {
-  if (!API_KEY_PATTERN.test(key)) throw new OneRuntimeError("UNAUTHENTICATED", "Malformed API key");
+  if (!API_KEY_PATTERN.test(key)) throw new ServiceError("UNAUTHENTICATED", "Malformed API key");
   const row = await prisma.apiKey.findUnique({
     where: { hash: sha256Hex(key) },
     select: { id: true, revokedAt: true, lastUsedAt: true, environment: true, organization: { select: { id: true, name: true } } },
   });
-  if (!row) throw new OneRuntimeError("UNAUTHENTICATED", "Unknown API key");
-  if (row.revokedAt) throw new OneRuntimeError("UNAUTHENTICATED", "This API key has been revoked");
+  if (!row) throw new ServiceError("UNAUTHENTICATED", "Unknown API key");
+  if (row.revokedAt) throw new ServiceError("UNAUTHENTICATED", "This API key has been revoked");
   const now = Date.now();
   const stamped = stampsInFlight.get(row.id) ?? 0;
   if ((!row.lastUsedAt || now - row.lastUsedAt.getTime() > LAST_USED_RESOLUTION_MS) && now - stamped > LAST_USED_RESOLUTION_MS) {

@@ -1,7 +1,7 @@
 // Hosted connection sessions: created by a backend (API key); read, finished and cancelled by
 // the popup (session token); watched by the SDK over a subscription.
 import { sha256Hex } from "../crypto-tokens.js";
-import { OneRuntimeError } from "../errors.js";
+import { ServiceError } from "../errors.js";
 import type { HostedConnectionSession } from "../generated/prisma/client.js";
 import { SessionStatus } from "../generated/prisma/enums.js";
 import { cancelHostedConnectionSession, completeHostedConnectionSession } from "../sessions/complete.js";
@@ -119,7 +119,7 @@ builder.mutationFields((t) => ({
 async function watchedSession(ctx: Context, sessionToken: string | null | undefined): Promise<HostedConnectionSession> {
   if (ctx.principal.kind === "session") {
     if (sessionToken != null && sha256Hex(sessionToken) !== ctx.principal.session.tokenHash) {
-      throw new OneRuntimeError("FORBIDDEN", "sessionToken names another session than the one this connection authenticated with");
+      throw new ServiceError("FORBIDDEN", "sessionToken names another session than the one this connection authenticated with");
     }
     return ctx.principal.session;
   }

@@ -4,7 +4,7 @@
 // winner publishes the change.
 import type { HostedConnectionSession, Prisma } from "../generated/prisma/client.js";
 import type { SessionStatus } from "../generated/prisma/enums.js";
-import { OneRuntimeError } from "../errors.js";
+import { ServiceError } from "../errors.js";
 import type { Services } from "../services.js";
 import { SESSION_TOKEN_PATTERN, hashSessionToken } from "./tokens.js";
 
@@ -52,17 +52,17 @@ export async function expireIfDue(services: Services, session: HostedConnectionS
  * expiry applied. Unknown or malformed: UNAUTHENTICATED.
  */
 export async function sessionForToken(services: Services, token: string): Promise<HostedConnectionSession> {
-  if (!SESSION_TOKEN_PATTERN.test(token)) throw new OneRuntimeError("UNAUTHENTICATED", "Malformed session token");
+  if (!SESSION_TOKEN_PATTERN.test(token)) throw new ServiceError("UNAUTHENTICATED", "Malformed session token");
   const row = await services.prisma.hostedConnectionSession.findUnique({ where: { tokenHash: hashSessionToken(token) } });
-  if (!row) throw new OneRuntimeError("UNAUTHENTICATED", "Unknown session token");
+  if (!row) throw new ServiceError("UNAUTHENTICATED", "Unknown session token");
   return expireIfDue(services, row);
 }
 
 /** Throws the typed error that says why a session can no longer change. */
 export function assertOpen(session: HostedConnectionSession): void {
-  if (session.status === "EXPIRED") throw new OneRuntimeError("SESSION_EXPIRED", "This connection session has expired; ask the app for a new one");
+  if (session.status === "EXPIRED") throw new ServiceError("SESSION_EXPIRED", "This connection session has expired; ask the app for a new one");
   if (isTerminal(session.status)) {
-    throw new OneRuntimeError("SESSION_COMPLETED", `This connection session is already ${session.status.toLowerCase()}`, {
+    throw new ServiceError("SESSION_COMPLETED", `This connection session is already ${session.status.toLowerCase()}`, {
       details: { status: session.status },
     });
   }

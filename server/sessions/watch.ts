@@ -1,6 +1,6 @@
 // Watching one session for the SDK: its current state first, then every change, ending after a
 // terminal state. Events only say "look again"; each yield is the row as the database has it.
-import { OneRuntimeError } from "../errors.js";
+import { ServiceError } from "../errors.js";
 import type { HostedConnectionSession } from "../generated/prisma/client.js";
 import type { Services } from "../services.js";
 import { assertOpen, expireIfDue, isTerminal } from "./lifecycle.js";
@@ -16,7 +16,7 @@ export const MAX_WATCHERS_PER_SESSION = 5;
 export function watchSession(services: Services, session: HostedConnectionSession): AsyncGenerator<HostedConnectionSession> {
   if (session.status === "EXPIRED") assertOpen(session);
   if ((watchersPerSession.get(session.id) ?? 0) >= MAX_WATCHERS_PER_SESSION) {
-    throw new OneRuntimeError("RATE_LIMITED", "Too many subscriptions for this session");
+    throw new ServiceError("RATE_LIMITED", "Too many subscriptions for this session");
   }
   watchersPerSession.set(session.id, (watchersPerSession.get(session.id) ?? 0) + 1);
   return watchChanges(services, session.id);
