@@ -12,13 +12,14 @@ import { CatalogIndex, type CatalogQuery } from "./search-index.js";
 const cursors = cursorCodec("integration");
 
 export class Catalog {
+  /** Every category, featured first, then by name: the order the API lists them in. */
   readonly categories: Category[];
   private readonly bySlug: Map<string, IntegrationEntry>;
   private readonly index: CatalogIndex;
   private readonly logos: Map<string, string>;
 
   constructor(loaded: LoadedCatalog) {
-    this.categories = loaded.categories;
+    this.categories = [...loaded.categories].sort((a, b) => Number(b.featured) - Number(a.featured) || a.name.localeCompare(b.name));
     this.bySlug = new Map(loaded.integrations.map((i) => [i.slug, i]));
     this.index = new CatalogIndex(loaded.integrations, loaded.categories);
     this.logos = loaded.logos;

@@ -69,7 +69,7 @@ builder.queryFields((t) => ({
     description: "Every category, featured first.",
     resolve: (_, __, ctx) => {
       requireOrganization(ctx);
-      return [...ctx.services.catalog.categories].sort((a, b) => Number(b.featured) - Number(a.featured) || a.name.localeCompare(b.name));
+      return ctx.services.catalog.categories;
     },
   }),
   integrations: t.field({
