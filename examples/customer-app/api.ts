@@ -66,14 +66,30 @@ function httpStatusOf(error: OneRuntimeError): number {
 }
 
 export function createApiRoutes(oneRuntime: OneRuntimeClient, user: AppUser, log: (message: string) => void = console.error) {
-  /** The user's connection, or a 404 when it is someone else's: ids from the browser are not trusted. */
-  async function ownConnection(id: string) {
-    const connection = await oneRuntime.connection({ id });
-    if (!connection || connection.endUser.id !== user.id) throw new HttpError(404, "not_found", "No such connection");
-    return connection;
-  }
+  const routes = apiRoutes(oneRuntime, user);
+  const connectionPath = /^\/api\/one-runtime\/connections\/([0-9a-fA-F-]{1,64})$/;
 
-  const routes: Record<string, ApiRoute> = {
+  return async function handleApi(req: IncomingMessage, res: ServerResponse, url: URL): Promise<boolean> {
+    const route = routes[`${req.method} ${url.pathname}`];
+    const connectionId = connectionPath.exec(url.pathname)?.[1];
+    if (!route && !(connectionId && req.method === "DELETE")) {
+      if (!url.pathname.startsWith("/api/")) return false;
+      sendJson(res, 404, { error: { code: "not_found", message: "No such endpoint" } });
+      return true;
+    }
+    try {
+      if (route) await route(req, res, url);
+      else await deleteOwnConnection(oneRuntime, user, connectionId!, res);
+    } catch (error) {
+      sendError(res, error, log);
+    }
+    return true;
+  };
+}
+
+/** The JSON endpoints by "METHOD path"; each acts for the signed-in user only. */
+function apiRoutes(oneRuntime: OneRuntimeClient, user: AppUser): Record<string, ApiRoute> {
+  return {
     "GET /api/me": async (_req, res) => sendJson(res, 200, user),
 
     "GET /api/one-runtime/categories": async (_req, res) => {
@@ -112,38 +128,28 @@ export function createApiRoutes(oneRuntime: OneRuntimeClient, user: AppUser, log
       sendJson(res, 200, { connections: page.nodes });
     },
   };
+}
 
-  const connectionPath = /^\/api\/one-runtime\/connections\/([0-9a-fA-F-]{1,64})$/;
+/** Deletes the user's connection, or a 404 when it is someone else's: ids from the browser are not trusted. */
+async function deleteOwnConnection(oneRuntime: OneRuntimeClient, user: AppUser, id: string, res: ServerResponse) {
+  const connection = await oneRuntime.connection({ id });
+  if (!connection || connection.endUser.id !== user.id) throw new HttpError(404, "not_found", "No such connection");
+  await oneRuntime.deleteConnection({ id: connection.id });
+  sendJson(res, 200, { deleted: connection.id });
+}
 
-  return async function handleApi(req: IncomingMessage, res: ServerResponse, url: URL): Promise<boolean> {
-    const route = routes[`${req.method} ${url.pathname}`];
-    const connectionId = connectionPath.exec(url.pathname)?.[1];
-    if (!route && !(connectionId && req.method === "DELETE")) {
-      if (!url.pathname.startsWith("/api/")) return false;
-      sendJson(res, 404, { error: { code: "not_found", message: "No such endpoint" } });
-      return true;
-    }
-    try {
-      if (route) await route(req, res, url);
-      else {
-        const connection = await ownConnection(connectionId!);
-        await oneRuntime.deleteConnection({ id: connection.id });
-        sendJson(res, 200, { deleted: connection.id });
-      }
-    } catch (error) {
-      if (error instanceof HttpError) {
-        sendJson(res, error.status, { error: { code: error.code, message: error.message } });
-      } else if (error instanceof OneRuntimeError) {
-        // The request id finds the call in One Runtime's logs.
-        log(`One Runtime ${error.operation} failed: ${error.code} ${error.message} (request ${error.requestId ?? "-"})`);
-        sendJson(res, httpStatusOf(error), {
-          error: { code: error.code, message: error.message, field_errors: error.fieldErrors, request_id: error.requestId },
-        });
-      } else {
-        log(`Unexpected error: ${(error as Error)?.stack ?? error}`);
-        sendJson(res, 500, { error: { code: "internal", message: "Something went wrong" } });
-      }
-    }
-    return true;
-  };
+/** Our own refusals as they are, One Runtime's mapped and logged, anything else logged and masked. */
+function sendError(res: ServerResponse, error: unknown, log: (message: string) => void) {
+  if (error instanceof HttpError) {
+    sendJson(res, error.status, { error: { code: error.code, message: error.message } });
+  } else if (error instanceof OneRuntimeError) {
+    // The request id finds the call in One Runtime's logs.
+    log(`One Runtime ${error.operation} failed: ${error.code} ${error.message} (request ${error.requestId ?? "-"})`);
+    sendJson(res, httpStatusOf(error), {
+      error: { code: error.code, message: error.message, field_errors: error.fieldErrors, request_id: error.requestId },
+    });
+  } else {
+    log(`Unexpected error: ${(error as Error)?.stack ?? error}`);
+    sendJson(res, 500, { error: { code: "internal", message: "Something went wrong" } });
+  }
 }

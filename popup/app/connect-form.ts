@@ -35,30 +35,11 @@ function logoSource(integration: Session["integration"]): string {
 
 export function showConnectForm(session: Session, actions: FormActions) {
   const { integration } = session;
-  const oauth = integration.authType === "OAUTH2";
-  const none = integration.authType === "NONE";
-  const idleLabel = oauth ? `Continue to ${integration.name}` : "Connect";
-  const busyLabel = oauth ? `Opening ${integration.name}…` : "Connecting…";
-
-  const logo = el("img", { src: logoSource(integration), alt: "", width: 48, height: 48, class: "logo", decoding: "async" });
-  logo.addEventListener("error", () => logo.classList.add("logo-missing"));
-  const header = el(
-    "header",
-    { class: "intro" },
-    el("div", { class: "logo-tile" }, logo),
-    el("h1", { class: "title", id: "form-title" }, `Connect ${integration.name}`),
-    integration.description ? el("p", { class: "muted description" }, integration.description) : null,
-    el("p", { class: "identity" }, "Connecting as ", el("strong", {}, endUserLabel(session.endUser))),
-  );
+  const { idleLabel, busyLabel } = submitLabels(integration);
 
   const nameField = connectionNameField("connection-name", session.suggestedConnectionName || integration.name);
   const fields = integration.credentialFields.map((f, i) => credentialField(f, `field-${i}`));
-  const note = oauth
-    ? el("p", { class: "note" }, `You'll sign in to ${integration.name} and approve access. This window returns here when you're done.`)
-    : none
-      ? el("p", { class: "note" }, `${integration.name} needs no credentials.`)
-      : null;
-
+  const controls: FieldControl[] = [...fields, nameField];
   const banner = el("div", { class: "banner", role: "alert", hidden: true });
   const submit = el("button", { type: "submit", class: "button button-primary" }, idleLabel);
   const cancel = el("button", { type: "button", class: "button button-secondary" }, "Cancel");
@@ -67,7 +48,7 @@ export function showConnectForm(session: Session, actions: FormActions) {
     { class: "form", novalidate: true, "aria-labelledby": "form-title" },
     fields.length ? el("div", { class: "fields" }, ...fields.map((f) => f.element)) : null,
     nameField.element,
-    note,
+    formNote(integration),
     banner,
     el("div", { class: "actions" }, cancel, submit),
   );
@@ -80,40 +61,10 @@ export function showConnectForm(session: Session, actions: FormActions) {
     form.setAttribute("aria-busy", String(on));
     submit.replaceChildren(...(on ? [el("span", { class: "spinner spinner-small", "aria-hidden": "true" }), busyLabel] : [idleLabel]));
   };
-  const showBanner = (message: string, retry?: () => void) => {
-    const children: (Node | string)[] = [icon(ICONS.alert, "icon"), el("span", {}, message)];
-    if (retry) {
-      const again = el("button", { type: "button", class: "link-button" }, "Try again");
-      again.addEventListener("click", retry);
-      children.push(again);
-    }
-    banner.replaceChildren(...children);
-    banner.hidden = false;
-  };
-  const controls: FieldControl[] = [...fields, nameField];
-  const showFieldErrors = (invalid: FieldControl[]) => {
-    invalid[0]?.input.focus();
-    announce(invalid.length === 1 ? `${invalid.length} field needs fixing` : `${invalid.length} fields need fixing`);
-  };
-
   const onError = (error: unknown, retry: () => void) => {
     setBusy(false);
-    if (error instanceof NetworkError) return showBanner(NETWORK_MESSAGE, retry);
-    if (error instanceof ApiError && error.code === "BAD_USER_INPUT") {
-      const invalid: FieldControl[] = [];
-      const elsewhere: string[] = [];
-      for (const fe of error.fieldErrors) {
-        const target = controls.find((c) => c.key === fe.field);
-        if (target && !invalid.includes(target)) {
-          target.setError(fe.message);
-          invalid.push(target);
-        } else if (!target) elsewhere.push(fe.message);
-      }
-      if (elsewhere.length || !invalid.length) showBanner(elsewhere.length ? elsewhere.join(" ") : error.message);
-      if (invalid.length) showFieldErrors(controls.filter((c) => invalid.includes(c)));
-      else announce(error.message);
-      return;
-    }
+    if (error instanceof NetworkError) return showBanner(banner, NETWORK_MESSAGE, retry);
+    if (error instanceof ApiError && error.code === "BAD_USER_INPUT") return showInputErrors(error, controls, banner);
     actions.fail(error);
   };
 
@@ -125,11 +76,7 @@ export function showConnectForm(session: Session, actions: FormActions) {
     if (invalid.length) return showFieldErrors(invalid);
     setBusy(true);
     announce(busyLabel);
-    const values: FormValues = {
-      connectionName: nameField.value() || null,
-      credentials: fields.map((f) => ({ key: f.key, value: f.value() })).filter((v) => v.value !== ""),
-    };
-    actions.submit(values).catch((error) => onError(error, () => form.requestSubmit()));
+    actions.submit(formValues(nameField, fields)).catch((error) => onError(error, () => form.requestSubmit()));
   });
   cancel.addEventListener("click", () => {
     if (busy) return;
@@ -137,10 +84,80 @@ export function showConnectForm(session: Session, actions: FormActions) {
     actions.cancel().catch((error) => onError(error, () => cancel.click()));
   });
 
-  const screen = el("div", { class: "screen" }, header, form);
-  showScreen(screen, {
+  showScreen(el("div", { class: "screen" }, formHeader(session), form), {
     title: `Connect ${integration.name}`,
     announce: `Connect ${integration.name}`,
     focus: fields[0]?.input ?? submit,
   });
+}
+
+/** OAuth's button leaves for the provider; the others connect from here. */
+function submitLabels(integration: Session["integration"]): { idleLabel: string; busyLabel: string } {
+  return integration.authType === "OAUTH2"
+    ? { idleLabel: `Continue to ${integration.name}`, busyLabel: `Opening ${integration.name}…` }
+    : { idleLabel: "Connect", busyLabel: "Connecting…" };
+}
+
+/** What the end user typed; fields left empty are not sent. */
+function formValues(nameField: FieldControl, fields: FieldControl[]): FormValues {
+  return {
+    connectionName: nameField.value() || null,
+    credentials: fields.map((f) => ({ key: f.key, value: f.value() })).filter((v) => v.value !== ""),
+  };
+}
+
+/** Who and what is being connected: the integration's logo, name and description, and the end user. */
+function formHeader(session: Session): HTMLElement {
+  const { integration } = session;
+  const logo = el("img", { src: logoSource(integration), alt: "", width: 48, height: 48, class: "logo", decoding: "async" });
+  logo.addEventListener("error", () => logo.classList.add("logo-missing"));
+  return el(
+    "header",
+    { class: "intro" },
+    el("div", { class: "logo-tile" }, logo),
+    el("h1", { class: "title", id: "form-title" }, `Connect ${integration.name}`),
+    integration.description ? el("p", { class: "muted description" }, integration.description) : null,
+    el("p", { class: "identity" }, "Connecting as ", el("strong", {}, endUserLabel(session.endUser))),
+  );
+}
+
+/** A line on what comes next: a sign-in at the provider (OAuth), or nothing to enter (no credentials). */
+function formNote(integration: Session["integration"]): HTMLElement | null {
+  if (integration.authType === "OAUTH2") {
+    return el("p", { class: "note" }, `You'll sign in to ${integration.name} and approve access. This window returns here when you're done.`);
+  }
+  if (integration.authType === "NONE") return el("p", { class: "note" }, `${integration.name} needs no credentials.`);
+  return null;
+}
+
+function showBanner(banner: HTMLElement, message: string, retry?: () => void) {
+  const children: (Node | string)[] = [icon(ICONS.alert, "icon"), el("span", {}, message)];
+  if (retry) {
+    const again = el("button", { type: "button", class: "link-button" }, "Try again");
+    again.addEventListener("click", retry);
+    children.push(again);
+  }
+  banner.replaceChildren(...children);
+  banner.hidden = false;
+}
+
+function showFieldErrors(invalid: FieldControl[]) {
+  invalid[0]?.input.focus();
+  announce(invalid.length === 1 ? `${invalid.length} field needs fixing` : `${invalid.length} fields need fixing`);
+}
+
+/** The server's field errors, each under its input; those with no input here go in the banner. */
+function showInputErrors(error: ApiError, controls: FieldControl[], banner: HTMLElement) {
+  const invalid: FieldControl[] = [];
+  const elsewhere: string[] = [];
+  for (const fe of error.fieldErrors) {
+    const target = controls.find((c) => c.key === fe.field);
+    if (target && !invalid.includes(target)) {
+      target.setError(fe.message);
+      invalid.push(target);
+    } else if (!target) elsewhere.push(fe.message);
+  }
+  if (elsewhere.length || !invalid.length) showBanner(banner, elsewhere.length ? elsewhere.join(" ") : error.message);
+  if (invalid.length) showFieldErrors(controls.filter((c) => invalid.includes(c)));
+  else announce(error.message);
 }

@@ -72,66 +72,72 @@ function control(
 }
 
 export function credentialField(field: CredentialField, id: string): FieldControl {
-  const describedBy: string[] = [];
   const label = el("label", { for: id, class: "label" }, field.label, field.optional ? el("span", { class: "optional" }, " (optional)") : null);
-  let input: HTMLInputElement | HTMLSelectElement;
-  let control_: HTMLElement;
+  const { input, wrap } = field.options?.length ? selectInput(field, field.options, id) : textInput(field, id);
+  const help = fieldHelp(field, id);
+  const element = el("div", { class: "field" }, label, wrap, help);
+  return control(field.key, id, input, element, help ? [help.id] : [], (value) => checkValue(field, value));
+}
 
-  if (field.options?.length) {
-    const select = el("select", { id, name: field.key, class: "input", required: !field.optional });
-    if (field.optional || !field.defaultValue) select.appendChild(el("option", { value: "" }, field.optional ? "None" : "Choose…"));
-    for (const o of field.options) select.appendChild(el("option", { value: o.value }, o.label));
-    select.value = field.defaultValue ?? "";
-    input = select;
-    control_ = el("div", { class: "select-wrap" }, select);
-  } else {
-    const text = el("input", {
-      id,
-      name: field.key,
-      class: "input",
-      type: field.secret ? "password" : "text",
-      placeholder: field.placeholder ?? undefined,
-      required: !field.optional,
-      autocomplete: "off",
-      autocapitalize: "off",
-      spellcheck: "false",
-      maxlength: MAX_VALUE_LENGTH,
-    });
-    text.value = field.defaultValue ?? "";
-    input = text;
-    if (field.secret) {
-      const toggle = el("button", { type: "button", class: "reveal", "aria-controls": id, "aria-pressed": "false", "aria-label": `Show ${field.label}` }, "Show");
-      toggle.addEventListener("click", () => {
-        const show = text.type === "password";
-        text.type = show ? "text" : "password";
-        toggle.textContent = show ? "Hide" : "Show";
-        toggle.setAttribute("aria-pressed", String(show));
-        toggle.setAttribute("aria-label", `${show ? "Hide" : "Show"} ${field.label}`);
-      });
-      control_ = el("div", { class: "input-wrap has-reveal" }, text, toggle);
-    } else control_ = el("div", { class: "input-wrap" }, text);
-  }
+type InputAndWrap<T> = { input: T; wrap: HTMLElement };
 
-  let help: HTMLElement | null = null;
-  if (field.helpText || field.helpUrl) {
-    help = el(
-      "p",
-      { class: "help", id: `${id}-help` },
-      field.helpText ? `${field.helpText} ` : "",
-      field.helpUrl && safeUrl(field.helpUrl)
-        ? el(
-            "a",
-            { href: safeUrl(field.helpUrl), target: "_blank", rel: "noopener noreferrer", class: "help-link" },
-            "Learn more",
-            el("span", { class: "visually-hidden" }, " (opens in a new tab)"),
-            icon(ICONS.external, "icon icon-small"),
-          )
-        : null,
-    );
-    describedBy.push(help.id);
-  }
-  const element = el("div", { class: "field" }, label, control_, help);
-  return control(field.key, id, input, element, describedBy, (value) => checkValue(field, value));
+function selectInput(field: CredentialField, options: NonNullable<CredentialField["options"]>, id: string): InputAndWrap<HTMLSelectElement> {
+  const select = el("select", { id, name: field.key, class: "input", required: !field.optional });
+  if (field.optional || !field.defaultValue) select.appendChild(el("option", { value: "" }, field.optional ? "None" : "Choose…"));
+  for (const o of options) select.appendChild(el("option", { value: o.value }, o.label));
+  select.value = field.defaultValue ?? "";
+  return { input: select, wrap: el("div", { class: "select-wrap" }, select) };
+}
+
+function textInput(field: CredentialField, id: string): InputAndWrap<HTMLInputElement> {
+  const text = el("input", {
+    id,
+    name: field.key,
+    class: "input",
+    type: field.secret ? "password" : "text",
+    placeholder: field.placeholder ?? undefined,
+    required: !field.optional,
+    autocomplete: "off",
+    autocapitalize: "off",
+    spellcheck: "false",
+    maxlength: MAX_VALUE_LENGTH,
+  });
+  text.value = field.defaultValue ?? "";
+  if (!field.secret) return { input: text, wrap: el("div", { class: "input-wrap" }, text) };
+  return { input: text, wrap: el("div", { class: "input-wrap has-reveal" }, text, revealToggle(text, field.label, id)) };
+}
+
+/** Show/Hide for a secret, so the end user can check what they pasted. */
+function revealToggle(text: HTMLInputElement, label: string, id: string): HTMLButtonElement {
+  const toggle = el("button", { type: "button", class: "reveal", "aria-controls": id, "aria-pressed": "false", "aria-label": `Show ${label}` }, "Show");
+  toggle.addEventListener("click", () => {
+    const show = text.type === "password";
+    text.type = show ? "text" : "password";
+    toggle.textContent = show ? "Hide" : "Show";
+    toggle.setAttribute("aria-pressed", String(show));
+    toggle.setAttribute("aria-label", `${show ? "Hide" : "Show"} ${label}`);
+  });
+  return toggle;
+}
+
+/** The field's help text and "Learn more" link, if it has either. */
+function fieldHelp(field: CredentialField, id: string): HTMLElement | null {
+  if (!field.helpText && !field.helpUrl) return null;
+  const href = field.helpUrl ? safeUrl(field.helpUrl) : undefined;
+  return el(
+    "p",
+    { class: "help", id: `${id}-help` },
+    field.helpText ? `${field.helpText} ` : "",
+    href
+      ? el(
+          "a",
+          { href, target: "_blank", rel: "noopener noreferrer", class: "help-link" },
+          "Learn more",
+          el("span", { class: "visually-hidden" }, " (opens in a new tab)"),
+          icon(ICONS.external, "icon icon-small"),
+        )
+      : null,
+  );
 }
 
 /** The name the connection gets in the app; prefilled, editable, optional. */

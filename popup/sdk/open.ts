@@ -20,8 +20,24 @@ const POPUP = { name: "one-runtime-connect", width: 450, height: 650 };
 export const POLL_MS = 500;
 const HTTP_TIMEOUT_MS = 10_000;
 
+type GraphQLResponse<TResult> = { data?: TResult | null; errors?: GraphQLErrorLike[] };
+
+/** One open() in progress: its popup, its promise, and what its handlers share. */
+type Flow = {
+  token: string;
+  popup: Window;
+  result: Promise<OpenResult>;
+  graphql<TResult>(operation: TypedOperation<TResult, unknown>): Promise<GraphQLResponse<TResult>>;
+  /** Settles the promise and stops watching; only the first call counts. */
+  finish(outcome: OpenResult): void;
+  settled: boolean;
+  lastStatus?: SessionStatus;
+  /** Set when the page aborts: the cancellation that follows reads as `aborted`. */
+  aborting: boolean;
+};
+
 /** The flow in progress in this page; there is one popup window, so one flow at a time. */
-let inFlight: { token: string; popup: Window; result: Promise<OpenResult> } | undefined;
+let inFlight: Flow | undefined;
 
 const failure = (status: "cancelled" | "failed" | "expired", code: string, message: string): OpenResult => ({ status, error: { code, message } });
 const aborted = () => failure("cancelled", "aborted", "The connection flow was aborted");
@@ -62,7 +78,6 @@ function centredFeatures(): string {
 export function openConnection(baseUrl: string, options: OpenOptions): Promise<OpenResult> {
   const token = options?.sessionToken;
   if (typeof token !== "string" || !token) return Promise.reject(new OneRuntimeError("invalid_argument", "open() needs { sessionToken }"));
-  const graphql = <TResult>(operation: TypedOperation<TResult, unknown>) => postGraphQL(baseUrl, token, operation);
 
   if (inFlight) {
     if (inFlight.token !== token) return Promise.reject(new OneRuntimeError("already_open", "A connection popup is already open"));
@@ -74,7 +89,7 @@ export function openConnection(baseUrl: string, options: OpenOptions): Promise<O
     return inFlight.result;
   }
   if (options.signal?.aborted) {
-    graphql(CancelSessionDocument).catch(() => {});
+    postGraphQL(baseUrl, token, CancelSessionDocument).catch(() => {});
     return Promise.resolve(aborted());
   }
   // Synchronously, in the tick of the user's click: a popup opened later is blocked.
@@ -85,118 +100,129 @@ export function openConnection(baseUrl: string, options: OpenOptions): Promise<O
     // a sandboxed frame without allow-popups throws instead of returning null
   }
   if (!popup) return Promise.resolve(failure("failed", "popup_blocked", "The browser blocked the connection window; allow popups for this site and try again"));
+  inFlight = startFlow(baseUrl, token, popup, options.signal);
+  return inFlight.result;
+}
 
+/** Watches the session, the popup and the page's signal until one of them settles the flow. */
+function startFlow(baseUrl: string, token: string, popup: Window, signal: AbortSignal | undefined): Flow {
   let settle!: (result: OpenResult) => void;
-  const result = new Promise<OpenResult>((resolve) => {
-    settle = resolve;
+  const flow: Flow = {
+    token,
+    popup,
+    result: new Promise((resolve) => {
+      settle = resolve;
+    }),
+    graphql: (operation) => postGraphQL(baseUrl, token, operation),
+    settled: false,
+    aborting: false,
+    finish(outcome) {
+      if (flow.settled) return;
+      flow.settled = true;
+      if (flow.aborting && outcome.status === "cancelled") outcome = aborted();
+      clearInterval(poll);
+      watcher.close();
+      signal?.removeEventListener("abort", onAbort);
+      try {
+        if (!popup.closed) popup.close();
+      } catch {
+        // severed by the provider's page: nothing we can close
+      }
+      if (inFlight === flow) inFlight = undefined;
+      settle(outcome);
+    },
+  };
+  const watcher = watchSession(`${baseUrl.replace(/^http/, "ws")}/graphql`, token, {
+    state: (session) => onState(flow, session),
+    refused: (errors) => flow.finish(resultOfErrors(errors) ?? failure("failed", "invalid_session", "The session cannot be used")),
+    unreachable: () => flow.finish(failure("failed", "network_error", "Lost contact with One Runtime")),
   });
-  const flow = { token, popup, result };
-  inFlight = flow;
+  const poll = pollPopup(flow);
+  const onAbort = () => void abortFlow(flow, poll);
+  signal?.addEventListener("abort", onAbort, { once: true });
+  return flow;
+}
 
-  let settled = false;
-  let lastStatus: SessionStatus | undefined;
+function onState(flow: Flow, session: SessionState) {
+  flow.lastStatus = session.status;
+  const outcome = resultOf(session);
+  if (outcome) flow.finish(outcome);
+}
+
+/** Handles the answer to a read or a cancel: a state, or the reason there is none. */
+function onAnswer(flow: Flow, session: SessionState | undefined, errors: GraphQLErrorLike[] | undefined) {
+  if (session) return onState(flow, session);
+  const outcome = resultOfErrors(errors);
+  if (outcome) flow.finish(outcome);
+  // SESSION_COMPLETED: the session ended meanwhile; the subscription brings its final state.
+}
+
+function pollPopup(flow: Flow): ReturnType<typeof setInterval> {
   /** Set once the popup's closing has been dealt with: from then on only the server decides. */
   let closeHandled = false;
   let checking = false;
-  let aborting = false;
-
-  const finish = (outcome: OpenResult) => {
-    if (settled) return;
-    settled = true;
-    if (aborting && outcome.status === "cancelled") outcome = aborted();
-    clearInterval(poll);
-    watcher.close();
-    options.signal?.removeEventListener("abort", onAbort);
-    try {
-      if (!popup.closed) popup.close();
-    } catch {
-      // severed by the provider's page: nothing we can close
-    }
-    if (inFlight === flow) inFlight = undefined;
-    settle(outcome);
-  };
-  const onState = (session: SessionState) => {
-    lastStatus = session.status;
-    const outcome = resultOf(session);
-    if (outcome) finish(outcome);
-  };
-  /** Handles the answer to a read or a cancel: a state, or the reason there is none. */
-  const onAnswer = (session: SessionState | undefined, errors: GraphQLErrorLike[] | undefined) => {
-    if (session) return onState(session);
-    const outcome = resultOfErrors(errors);
-    if (outcome) finish(outcome);
-    // SESSION_COMPLETED: the session ended meanwhile; the subscription brings its final state.
-  };
-
-  const watcher = watchSession(`${baseUrl.replace(/^http/, "ws")}/graphql`, token, {
-    state: onState,
-    refused: (errors) => finish(resultOfErrors(errors) ?? failure("failed", "invalid_session", "The session cannot be used")),
-    unreachable: () => finish(failure("failed", "network_error", "Lost contact with One Runtime")),
-  });
-
-  // The popup looks closed. On our own page (PENDING) that is true: cancel, so the subscription
-  // ends the flow now instead of at expiry. At the provider (AUTHORIZING) it may be COOP hiding
-  // an open window: wait for the server, which ends the session by expiry at the latest.
-  const onPopupClosed = async () => {
-    checking = true;
-    try {
-      // Re-read first when unsure: the socket may have missed a move to AUTHORIZING.
-      let status = lastStatus;
-      if (status !== "AUTHORIZING") {
-        const read = await graphql(ReadSessionStateDocument);
-        if (settled) return;
-        onAnswer(read.data?.hostedConnectionSession, read.errors);
-        status = read.data?.hostedConnectionSession?.status;
-        if (!status) return; // refused (settled) or unanswered (the next poll asks again)
-      }
-      if (status === "PENDING") {
-        const cancel = await graphql(CancelSessionDocument);
-        if (settled) return;
-        onAnswer(cancel.data?.cancelHostedConnectionSession, cancel.errors);
-      }
-      closeHandled = true;
-    } catch {
-      // network trouble: the next poll tries again
-    } finally {
-      checking = false;
-    }
-  };
-  const poll = setInterval(() => {
+  return setInterval(async () => {
     let closed = false;
     try {
-      closed = popup.closed;
+      closed = flow.popup.closed;
     } catch {
       // treat an unreadable window as open
     }
-    if (closed && !closeHandled && !checking && !settled) void onPopupClosed();
+    if (!closed || closeHandled || checking || flow.settled) return;
+    checking = true;
+    closeHandled = await onPopupClosed(flow);
+    checking = false;
   }, POLL_MS);
-
-  // Aborted by the page: cancel server-side; if the server says the flow already ended, that
-  // ending is the answer (a connection made a moment before the abort is still a connection).
-  const onAbort = async () => {
-    if (settled) return;
-    clearInterval(poll);
-    try {
-      popup.close();
-    } catch {
-      // already gone
-    }
-    aborting = true;
-    try {
-      const cancel = await graphql(CancelSessionDocument);
-      let state: SessionState | undefined = cancel.data?.cancelHostedConnectionSession;
-      if (!state && cancel.errors?.some((e) => e.extensions?.code === "SESSION_COMPLETED")) state = (await graphql(ReadSessionStateDocument)).data?.hostedConnectionSession;
-      finish((state ? resultOf(state) : resultOfErrors(cancel.errors)) ?? aborted());
-    } catch {
-      finish(aborted());
-    }
-  };
-  options.signal?.addEventListener("abort", onAbort, { once: true });
-
-  return result;
 }
 
-async function postGraphQL<TResult>(baseUrl: string, token: string, operation: TypedOperation<TResult, unknown>): Promise<{ data?: TResult | null; errors?: GraphQLErrorLike[] }> {
+// The popup looks closed. On our own page (PENDING) that is true: cancel, so the subscription
+// ends the flow now instead of at expiry. At the provider (AUTHORIZING) it may be COOP hiding
+// an open window: wait for the server, which ends the session by expiry at the latest.
+// Resolves whether the close has been dealt with; never rejects.
+async function onPopupClosed(flow: Flow): Promise<boolean> {
+  try {
+    // Re-read first when unsure: the socket may have missed a move to AUTHORIZING.
+    let status = flow.lastStatus;
+    if (status !== "AUTHORIZING") {
+      const read = await flow.graphql(ReadSessionStateDocument);
+      if (flow.settled) return false;
+      onAnswer(flow, read.data?.hostedConnectionSession, read.errors);
+      status = read.data?.hostedConnectionSession?.status;
+      if (!status) return false; // refused (settled) or unanswered (the next poll asks again)
+    }
+    if (status === "PENDING") {
+      const cancel = await flow.graphql(CancelSessionDocument);
+      if (flow.settled) return false;
+      onAnswer(flow, cancel.data?.cancelHostedConnectionSession, cancel.errors);
+    }
+    return true;
+  } catch {
+    return false; // network trouble: the next poll tries again
+  }
+}
+
+// Aborted by the page: cancel server-side; if the server says the flow already ended, that
+// ending is the answer (a connection made a moment before the abort is still a connection).
+async function abortFlow(flow: Flow, poll: ReturnType<typeof setInterval>) {
+  if (flow.settled) return;
+  clearInterval(poll);
+  try {
+    flow.popup.close();
+  } catch {
+    // already gone
+  }
+  flow.aborting = true;
+  try {
+    const cancel = await flow.graphql(CancelSessionDocument);
+    let state: SessionState | undefined = cancel.data?.cancelHostedConnectionSession;
+    if (!state && cancel.errors?.some((e) => e.extensions?.code === "SESSION_COMPLETED")) state = (await flow.graphql(ReadSessionStateDocument)).data?.hostedConnectionSession;
+    flow.finish((state ? resultOf(state) : resultOfErrors(cancel.errors)) ?? aborted());
+  } catch {
+    flow.finish(aborted());
+  }
+}
+
+async function postGraphQL<TResult>(baseUrl: string, token: string, operation: TypedOperation<TResult, unknown>): Promise<GraphQLResponse<TResult>> {
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(), HTTP_TIMEOUT_MS);
   try {

@@ -29,7 +29,7 @@ export const WATCH_TIMING = {
 };
 
 export function watchSession(wsUrl: string, token: string, on: WatchHandlers): { close(): void } {
-  let socket: WebSocket | undefined;
+  let socket: { close(): void } | undefined;
   let timer: ReturnType<typeof setTimeout> | undefined;
   let attempt = 0;
   let failingSince: number | undefined;
@@ -38,13 +38,7 @@ export function watchSession(wsUrl: string, token: string, on: WatchHandlers): {
   const stop = () => {
     stopped = true;
     clearTimeout(timer);
-    const s = socket;
-    socket = undefined;
-    try {
-      s?.close(1000);
-    } catch {
-      // already closing
-    }
+    socket?.close();
   };
 
   const retry = () => {
@@ -69,63 +63,82 @@ export function watchSession(wsUrl: string, token: string, on: WatchHandlers): {
     } catch {
       return retry();
     }
-    socket = ws;
-    const send = (message: object) => ws.readyState === 1 && ws.send(JSON.stringify(message));
-    const dropped = () => {
-      if (socket !== ws) return;
-      clearTimeout(timer);
-      socket = undefined;
-      try {
-        ws.close();
-      } catch {
-        // nothing to close
-      }
-      retry();
-    };
-    timer = setTimeout(dropped, WATCH_TIMING.ackTimeoutMs);
-    ws.onopen = () => send({ type: "connection_init", payload: { authorization: `Bearer ${token}` } });
-    ws.onclose = dropped;
-    ws.onmessage = (event) => {
-      if (socket !== ws) return;
-      let message: { type?: string; id?: string; payload?: any };
-      try {
-        message = JSON.parse(String(event.data));
-      } catch {
-        return dropped();
-      }
-      switch (message.type) {
-        case "connection_ack":
-          clearTimeout(timer);
-          return void send({ id: "1", type: "subscribe", payload: { query: WatchSessionDocument } });
-        case "ping":
-          return void send({ type: "pong", payload: message.payload });
-        case "next": {
-          const session = (message.payload?.data as WatchSessionSubscription | null | undefined)?.hostedConnectionSession;
-          if (session) {
-            attempt = 0;
-            failingSince = undefined;
-            return on.state(session);
-          }
-          return refusedOrRetry(message.payload?.errors);
-        }
-        case "error":
-          return refusedOrRetry(message.payload);
-        case "complete":
-          // The server completes after a terminal state, which settled the flow already; a
-          // completion without one means the stream ended early: read the state again.
-          return dropped();
-      }
-    };
-    const refusedOrRetry = (errors: GraphQLErrorLike[] | undefined) => {
-      const list = Array.isArray(errors) ? errors : [];
-      if (list.some((e) => FINAL_CODES.includes(e?.extensions?.code ?? ""))) {
+    socket = subscribe(ws, token, {
+      state(session) {
+        attempt = 0;
+        failingSince = undefined;
+        on.state(session);
+      },
+      refused(errors) {
         stop();
-        return on.refused(list);
-      }
-      dropped(); // e.g. RATE_LIMITED while an old socket of ours is still being cleaned up
-    };
+        on.refused(errors);
+      },
+      dropped() {
+        socket = undefined;
+        retry();
+      },
+    });
   }
 
   connect();
   return { close: stop };
+}
+
+/** What one socket reports: `dropped` once it ended or misbehaved, unless closed by us first. */
+type SocketEvents = Pick<WatchHandlers, "state" | "refused"> & { dropped(): void };
+
+/** Speaks the protocol on one socket: authenticates, subscribes, and reports what arrives. */
+function subscribe(ws: WebSocket, token: string, events: SocketEvents): { close(): void } {
+  /** Closed by us, or dropped: nothing more from this socket counts. */
+  let done = false;
+  const send = (message: object) => ws.readyState === 1 && ws.send(JSON.stringify(message));
+  const close = (code?: number) => {
+    done = true;
+    clearTimeout(ackTimer);
+    try {
+      ws.close(code);
+    } catch {
+      // already closing, or nothing to close
+    }
+  };
+  const dropped = () => {
+    if (done) return;
+    close();
+    events.dropped();
+  };
+  const refusedOrRetry = (errors: GraphQLErrorLike[] | undefined) => {
+    const list = Array.isArray(errors) ? errors : [];
+    if (list.some((e) => FINAL_CODES.includes(e?.extensions?.code ?? ""))) return events.refused(list);
+    dropped(); // e.g. RATE_LIMITED while an old socket of ours is still being cleaned up
+  };
+  const ackTimer = setTimeout(dropped, WATCH_TIMING.ackTimeoutMs);
+  ws.onopen = () => send({ type: "connection_init", payload: { authorization: `Bearer ${token}` } });
+  ws.onclose = dropped;
+  ws.onmessage = (event) => {
+    if (done) return;
+    let message: { type?: string; id?: string; payload?: any };
+    try {
+      message = JSON.parse(String(event.data));
+    } catch {
+      return dropped();
+    }
+    switch (message.type) {
+      case "connection_ack":
+        clearTimeout(ackTimer);
+        return void send({ id: "1", type: "subscribe", payload: { query: WatchSessionDocument } });
+      case "ping":
+        return void send({ type: "pong", payload: message.payload });
+      case "next": {
+        const session = (message.payload?.data as WatchSessionSubscription | null | undefined)?.hostedConnectionSession;
+        return session ? events.state(session) : refusedOrRetry(message.payload?.errors);
+      }
+      case "error":
+        return refusedOrRetry(message.payload);
+      case "complete":
+        // The server completes after a terminal state, which settled the flow already; a
+        // completion without one means the stream ended early: read the state again.
+        return dropped();
+    }
+  };
+  return { close: () => close(1000) };
 }
