@@ -1,10 +1,19 @@
-// Before any test: the popup and SDK are built, and PostgreSQL and Redis are reachable (required under CI).
-import { execFileSync } from "node:child_process";
+// Before any test: the popup and SDK are built, the server is built to dist/ (tests that start
+// servers or CLIs as child processes run that, as production does), and PostgreSQL and Redis are
+// reachable (required under CI).
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
 import { postgresReachable } from "./postgres.js";
 import { REDIS_URL, redisReachable } from "./redis.js";
+import { ensureServerBuild, repoRoot } from "./server-build.js";
 
-export default async function setup() {
-  execFileSync(process.execPath, ["--import", "tsx", "popup/build.ts"], { stdio: "inherit" });
+async function prepare() {
+  const run = promisify(execFile);
+  const popup = await run(process.execPath, ["--import", "tsx", "popup/build.ts"], { cwd: repoRoot });
+  process.stdout.write(popup.stdout);
+  const build = await ensureServerBuild();
+  console.log(build.built ? `dist/ rebuilt for the tests in ${(build.ms / 1000).toFixed(1)} s` : "dist/ is up to date with the sources");
+
   if (!(await postgresReachable())) {
     const message = "PostgreSQL is not reachable at 127.0.0.1:5432: the postgres project's tests will fail (start it, see README).";
     if (process.env.CI === "true") throw new Error(message);
@@ -15,4 +24,12 @@ export default async function setup() {
     if (process.env.CI === "true") throw new Error(message);
     console.warn(message);
   }
+}
+
+// vitest runs this file once for the root and once per project, in one process: prepare once.
+const once = Symbol.for("one-runtime.test.global-setup");
+
+export default async function setup() {
+  const state = globalThis as typeof globalThis & { [once]?: Promise<void> };
+  await (state[once] ??= prepare());
 }
