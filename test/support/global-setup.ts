@@ -1,11 +1,14 @@
 // Before any test: the popup and SDK are built, the server is built to dist/ (tests that start
-// servers or CLIs as child processes run that, as production does), and PostgreSQL and Redis are
-// reachable (required under CI).
+// servers or CLIs as child processes run that, as production does), test databases left behind
+// by killed runs are dropped, and PostgreSQL and Redis are reachable (required under CI).
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
-import { postgresReachable } from "./postgres.js";
+import { dropStaleTestDatabases, postgresReachable } from "./postgres.js";
 import { REDIS_URL, redisReachable } from "./redis.js";
 import { ensureServerBuild, repoRoot } from "./server-build.js";
+
+/** Older than this, a test database belongs to no running suite (a whole run takes minutes). */
+const STALE_DATABASE_MS = 60 * 60_000;
 
 async function prepare() {
   const run = promisify(execFile);
@@ -14,7 +17,13 @@ async function prepare() {
   const build = await ensureServerBuild();
   console.log(build.built ? `dist/ rebuilt for the tests in ${(build.ms / 1000).toFixed(1)} s` : "dist/ is up to date with the sources");
 
-  if (!(await postgresReachable())) {
+  if (await postgresReachable()) {
+    const { dropped } = await dropStaleTestDatabases(STALE_DATABASE_MS).catch((e: Error) => {
+      console.warn(`could not sweep old test databases: ${e.message}`);
+      return { dropped: [] };
+    });
+    if (dropped.length) console.log(`dropped ${dropped.length} test database(s) left by earlier runs`);
+  } else {
     const message = "PostgreSQL is not reachable at 127.0.0.1:5432: the postgres project's tests will fail (start it, see README).";
     if (process.env.CI === "true") throw new Error(message);
     console.warn(message);
