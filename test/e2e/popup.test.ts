@@ -361,7 +361,8 @@ describe("the SDK's open()", () => {
       proxy.setMode("refuse");
       proxy.cutAll(); // an abnormal close (1006), then refused reconnects
       expect((await server.gql(COMPLETE, {}, { token: sessionToken })).data.completeHostedConnectionSession.status).toBe("CONNECTED");
-      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      // The SDK has tried to reconnect and been refused (not merely waited) before the way opens.
+      await expect.poll(() => proxy.refused).toBeGreaterThanOrEqual(1);
       proxy.setMode("forward");
       expect(await page.evaluate(() => (window as any).flow)).toMatchObject({ status: "connected" });
       expect(sockets.opened).toBeGreaterThanOrEqual(2);
