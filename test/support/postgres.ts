@@ -8,7 +8,7 @@ import pg from "pg";
 export const adminUrl = process.env.ONE_RUNTIME_TEST_PG_URL ?? "postgresql://postgres@127.0.0.1:5432/postgres";
 
 export async function postgresReachable(): Promise<boolean> {
-  const client = new pg.Client({ connectionString: adminUrl, connectionTimeoutMillis: 2_000 });
+  const client = new pg.Client({ connectionString: adminUrl, connectionTimeoutMillis: 10_000 });
   try {
     await client.connect();
     await client.query("SELECT 1");
@@ -21,7 +21,8 @@ export async function postgresReachable(): Promise<boolean> {
 }
 
 async function admin<T>(fn: (c: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: adminUrl, connectionTimeoutMillis: 5_000 });
+  // A refused connection fails at once; this bound is only for one that hangs, not a slow machine.
+  const client = new pg.Client({ connectionString: adminUrl, connectionTimeoutMillis: 30_000 });
   await client.connect();
   try {
     return await fn(client);

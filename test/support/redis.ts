@@ -6,7 +6,7 @@ import { Redis } from "ioredis";
 
 export const REDIS_URL = process.env.ONE_RUNTIME_TEST_REDIS_URL ?? "redis://127.0.0.1:6379";
 
-export function redisReachable(url = REDIS_URL, timeoutMs = 2_000): Promise<boolean> {
+export function redisReachable(url = REDIS_URL, timeoutMs = 10_000): Promise<boolean> {
   const u = new URL(url);
   return new Promise((resolve) => {
     const socket = connect({ host: u.hostname, port: Number(u.port || 6379) });
