@@ -25,9 +25,9 @@ import {
 
 const COMPLETE = `mutation { completeHostedConnectionSession(input: {}) { status } }`;
 /**
- * The readiness checks' own bound is 1.5 s (READINESS_TIMEOUT_MS). A probe held longer than
- * this, twenty times that, is one the server hangs on (a check without its bound waits on a
- * black-holed database forever), not one a busy machine slowed down.
+ * The readiness checks' own bound is 1.5 s (READINESS_TIMEOUT_MS). A probe held twenty times
+ * that is one the server hangs on (a check without its bound waits on a black-holed database
+ * for ever), not one a busy machine slowed down.
  */
 const HUNG_PROBE_MS = 30_000;
 
