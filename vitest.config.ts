@@ -7,8 +7,13 @@ export default defineConfig({
   resolve: { alias: [{ find: /^graphql$/, replacement: "graphql/index.js" }] },
   test: {
     include: ["test/**/*.test.ts"],
-    testTimeout: 60_000,
-    hookTimeout: 120_000,
+    // Limits catch hangs, never slowness: a machine busy with other work must make the suite
+    // slower, not red. Child processes get up to 120 s to start (test/support/instances.ts), and
+    // a hook may start several.
+    testTimeout: 120_000,
+    hookTimeout: 300_000,
+    // expect.poll waits for a condition; its default (1 s) is a speed assertion on a busy machine.
+    expect: { poll: { timeout: 30_000, interval: 50 } },
     globalSetup: ["test/support/global-setup.ts"],
     pool: "forks",
     maxWorkers: 2,

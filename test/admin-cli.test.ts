@@ -1,6 +1,7 @@
 // `npm run admin` as an operator runs it, a child process on this project's store: with no server
 // running (it opens the store itself), and while a server runs (on the embedded store it must
 // not open the folder the server holds, and goes through the server's local admin channel).
+// The children run the built CLI (dist/, built by the global setup) with plain node.
 import { execFile } from "node:child_process";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -9,12 +10,13 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ADMIN_TOKEN_HEADER } from "../server/http/admin-channel.js";
 import { ADMIN_PATH } from "../server/http/routes.js";
 import type { LockInfo } from "../server/db/data-dir-lock.js";
+import { BUILT, nodeArgs, repoRoot } from "./support/server-build.js";
 import { startTestServer, testStore, type TestServer } from "./support/server.js";
 import { createStoreLocation, type StoreLocation } from "./support/store.js";
 
 const execFileAsync = promisify(execFile);
-// Each child process loads TypeScript, PGlite's and the schema engine's WebAssembly: seconds
-// each, and much more on a busy machine.
+// Each child process loads PGlite's and the schema engine's WebAssembly: a second or two each,
+// and much more on a busy machine.
 const CHILD_TIMEOUT_MS = 120_000;
 const KEY = /ort_(live|test)_[A-Za-z0-9_-]{43}/;
 const UUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/;
@@ -31,10 +33,10 @@ afterAll(async () => {
 });
 
 type Run = { code: number; stdout: string; stderr: string };
-async function cli(script: "server/admin/cli.ts" | "server/db/migrate-cli.ts", args: string[]): Promise<Run> {
+async function cli(entry: typeof BUILT.adminCli | typeof BUILT.migrateCli, args: string[]): Promise<Run> {
   const env = { ...process.env, DATABASE_URL: "", ONE_RUNTIME_DATA_DIR: "", ...location.env, ONE_RUNTIME_LOG_LEVEL: "silent" };
   try {
-    const { stdout, stderr } = await execFileAsync(process.execPath, ["--import", "tsx", script, ...args], { env, timeout: CHILD_TIMEOUT_MS });
+    const { stdout, stderr } = await execFileAsync(process.execPath, [...nodeArgs(entry), ...args], { cwd: repoRoot, env, timeout: CHILD_TIMEOUT_MS });
     return { code: 0, stdout, stderr };
   } catch (e) {
     const err = e as { code?: number; stdout?: string; stderr?: string };
@@ -42,7 +44,7 @@ async function cli(script: "server/admin/cli.ts" | "server/db/migrate-cli.ts", a
     return { code: err.code, stdout: err.stdout ?? "", stderr: err.stderr ?? "" };
   }
 }
-const admin = (...args: string[]) => cli("server/admin/cli.ts", args);
+const admin = (...args: string[]) => cli(BUILT.adminCli, args);
 async function adminJson<T = any>(...args: string[]): Promise<T> {
   const r = await admin(...args, "--json");
   expect(r, r.stderr).toMatchObject({ code: 0 });
@@ -130,7 +132,7 @@ describe("while a server runs on the same store", { timeout: 2 * CHILD_TIMEOUT_M
   });
 
   it.runIf(testStore === "pglite")("npm run migrate refuses to open the folder the server holds", async () => {
-    const r = await cli("server/db/migrate-cli.ts", []);
+    const r = await cli(BUILT.migrateCli, []);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain("in use by a running One Runtime server");
     // And the server is unharmed.

@@ -9,6 +9,7 @@ import { promisify } from "node:util";
 import { afterAll, describe, expect, it } from "vitest";
 import { applyMigrations, diffSchemaAgainstMigrations, migrationsDir, schemaPath } from "../server/db/migrations.js";
 import type { Store } from "../server/db/store.js";
+import { BUILT, nodeArgs, repoRoot } from "./support/server-build.js";
 import { startTestServer } from "./support/server.js";
 import { createStoreLocation, type StoreLocation } from "./support/store.js";
 
@@ -132,7 +133,8 @@ describe("npm run migrate", { timeout: 240_000 }, () => {
     const location = await createStoreLocation();
     cleanups.push(() => location.dispose());
     const env = { ...process.env, DATABASE_URL: "", ...location.env, ONE_RUNTIME_LOG_LEVEL: "silent" };
-    const migrate = () => run(process.execPath, ["--import", "tsx", "server/db/migrate-cli.ts"], { env, timeout: 120_000 });
+    // The built CLI (dist/, made by the global setup), as a deployment runs it.
+    const migrate = () => run(process.execPath, nodeArgs(BUILT.migrateCli), { cwd: repoRoot, env, timeout: 120_000 });
     const first = await migrate();
     expect(first.stdout.trim()).toBe(`applied: ${(await migrationNames()).join(", ")}`);
     const second = await migrate();

@@ -1,7 +1,8 @@
-// Graceful shutdown of a real server process on SIGTERM: it stops accepting at once, answers
-// /readyz with 503 from the first moment, finishes every in-flight request (their keep-alive
-// connections closed after the response), tells WebSocket clients to reconnect (1012), and exits
-// 0 well within main.ts's bound.
+// Graceful shutdown of a real server process (the built one, as production runs it) on SIGTERM:
+// it stops accepting at once — before any in-flight request is finished — answers /readyz with
+// 503 from the first moment, finishes every in-flight request (their keep-alive connections
+// closed after the response), tells WebSocket clients to reconnect (1012), and exits 0 within
+// main.ts's bound (past it, main.ts exits 1).
 import http from "node:http";
 import { connect } from "node:net";
 import { mkdtemp, rm } from "node:fs/promises";
@@ -15,7 +16,6 @@ import { testStore } from "./support/server.js";
 import { CREATE_SESSION, createOrganizationIn, newEncryptionKey, REDIS_URL, spawnInstance, type Instance } from "./support/instances.js";
 
 const IN_FLIGHT = 200;
-const SHUTDOWN_LIMIT_MS = 15_000;
 
 describe("SIGTERM", () => {
   let instance: Instance;
@@ -50,6 +50,7 @@ describe("SIGTERM", () => {
     const closeCode = new Promise<number>((resolve) => socket.once("close", (code) => resolve(code)));
 
     // IN_FLIGHT requests whose bodies are half sent when the signal arrives: in flight for sure.
+    let answered = 0;
     const responses = Array.from({ length: IN_FLIGHT }, (_, i) => {
       const body = JSON.stringify({ query: CREATE_SESSION, variables: { input: { integrationSlug: "hacker-news", endUserId: `in-flight-${i}` } } });
       const half = Math.floor(body.length / 2);
@@ -60,7 +61,10 @@ describe("SIGTERM", () => {
           (res) => {
             let text = "";
             res.on("data", (c) => (text += c));
-            res.on("end", () => resolve({ status: res.statusCode!, connection: res.headers.connection, body: JSON.parse(text) }));
+            res.on("end", () => {
+              answered++;
+              resolve({ status: res.statusCode!, connection: res.headers.connection, body: JSON.parse(text) });
+            });
           },
         );
         req.on("error", reject);
@@ -83,9 +87,12 @@ describe("SIGTERM", () => {
     const signalled = Date.now();
     instance.proc.kill("SIGTERM");
 
-    // New connections are refused quickly: the listener closed.
+    // New connections are refused while every request is still in flight (their bodies are held
+    // back until then): the listener closes first, it does not wait for the drain. No clock
+    // decides it; a bounded wait only turns a listener that never closes into a failure.
     let refusedAfter = -1;
-    while (Date.now() - signalled < 5_000) {
+    let answeredWhenRefused = -1;
+    while (Date.now() - signalled < 60_000) {
       const refused = await new Promise<boolean>((resolve) => {
         const s = connect({ host: "127.0.0.1", port });
         s.once("connect", () => (s.destroy(), resolve(false)));
@@ -93,6 +100,7 @@ describe("SIGTERM", () => {
       });
       if (refused) {
         refusedAfter = Date.now() - signalled;
+        answeredWhenRefused = answered;
         break;
       }
       await new Promise((resolve) => setTimeout(resolve, 20));
@@ -119,12 +127,11 @@ describe("SIGTERM", () => {
       expect(v.connection).toBe("close"); // the client opens its next connection elsewhere
     }
     expect(refusedAfter).toBeGreaterThanOrEqual(0);
-    expect(refusedAfter).toBeLessThan(1_000);
+    expect(answeredWhenRefused).toBe(0);
     expect(probeAnswer).toMatch(/^HTTP\/1\.1 503/);
     expect(probeAnswer).toContain('"reason":"shutting down"');
     expect(await closeCode).toBe(CLOSE_SERVICE_RESTART);
-    expect(exit.code).toBe(0);
-    expect(shutdownMs).toBeLessThan(SHUTDOWN_LIMIT_MS);
+    expect(exit.code).toBe(0); // main.ts exits 1 when the shutdown overruns its bound
     const logs = instance.logs();
     expect(logs.some((l) => l.msg === "shutdown complete")).toBe(true);
   }, 180_000);

@@ -41,7 +41,7 @@ async function openApp(): Promise<Page> {
   const pageErrors: string[] = [];
   page.on("pageerror", (e) => pageErrors.push(e.message));
   await page.goto(app.url);
-  await page.waitForSelector("body[data-ready=true]", { timeout: 15_000 }).catch((e) => {
+  await page.waitForSelector("body[data-ready=true]", { timeout: 60_000 }).catch((e) => {
     throw new Error(`the page did not start (${pageErrors.join("; ") || e.message})`);
   });
   return page;

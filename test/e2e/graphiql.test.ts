@@ -66,7 +66,7 @@ describe.skipIf(testStore !== "pglite")("GraphiQL", () => {
     // The pane is an editor that renders only its visible lines: the top of the result.
     // (Monaco renders spaces as no-break spaces.)
     const paneText = async () => (await page.locator(".result-window").innerText()).replace(/\s+/g, " ");
-    await expect.poll(paneText, { timeout: 15_000 }).toContain(`"slug": "${body.data.categories[0]!.slug}"`);
+    await expect.poll(paneText).toContain(`"slug": "${body.data.categories[0]!.slug}"`);
     const text = await paneText();
     expect(text).toContain('"categories"');
     expect(text).toContain('"integrationCount"');

@@ -45,7 +45,7 @@ async function connectThroughPopup(page: Page, query: string) {
   const closed = popup.waitForEvent("close");
   await popup.getByRole("button", { name: /Continue to/ }).click();
   await closed; // the callback page closes itself after the provider's redirect
-  await page.waitForFunction(() => document.getElementById("result")?.textContent !== "", null, { timeout: 20_000 });
+  await page.waitForFunction(() => document.getElementById("result")?.textContent !== "", null, { timeout: 60_000 });
   return JSON.parse((await page.textContent("#result"))!);
 }
 
@@ -99,7 +99,7 @@ describe("OAuth2 in the browser", () => {
     await page.click("#connect");
     const popup = await popupOpened;
     await popup.getByRole("button", { name: /Continue to/ }).click();
-    await page.waitForFunction(() => document.getElementById("result")?.textContent !== "", null, { timeout: 20_000 });
+    await page.waitForFunction(() => document.getElementById("result")?.textContent !== "", null, { timeout: 60_000 });
     expect(JSON.parse((await page.textContent("#result"))!)).toMatchObject({ status: "failed", error: { code: "access_denied" } });
   });
 });

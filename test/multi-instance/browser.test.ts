@@ -63,7 +63,7 @@ describe.skipIf(testStore !== "postgres")("the SDK across instances", () => {
     return { page, popup, a, balancer, app };
   }
 
-  async function resultOf(page: Page, timeout = 30_000): Promise<any> {
+  async function resultOf(page: Page, timeout = 60_000): Promise<any> {
     const handle = await page.waitForFunction(() => document.getElementById("result")?.textContent || undefined, null, { timeout });
     return JSON.parse((await handle.jsonValue()) as string);
   }

@@ -1,24 +1,32 @@
-// Real One Runtime processes for multi-instance and shutdown tests: `node --import tsx
-// server/main.ts` on a free port, sharing a PostgreSQL database and Redis, plus a throwaway
-// redis-server on a port of its own (never the machine's shared one).
+// Real One Runtime processes for multi-instance, shutdown and production-build tests: the built
+// server (`node dist/server/main.js`, as `npm run start:prod` runs it; built by the global setup)
+// on a free port, sharing a PostgreSQL database and Redis, plus a throwaway redis-server on a
+// port of its own (never the machine's shared one).
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { createServer } from "node:net";
 import type { AddressInfo } from "node:net";
-import { fileURLToPath } from "node:url";
 import { runAdminCommand } from "../../server/admin/commands.js";
 import { applyMigrations } from "../../server/db/migrations.js";
 import { openStore, type Store } from "../../server/db/store.js";
+import { BUILT, nodeArgs, repoRoot } from "./server-build.js";
 
-export const repoRoot = fileURLToPath(new URL("../../", import.meta.url));
+export { repoRoot };
 export { REDIS_URL } from "./redis.js";
+
+/**
+ * How long a child gets to print that it listens. Normally a second or two; a machine busy with
+ * other work (two test workers, browsers, a parallel build) can make it many times that, and a
+ * slow start must make a test slower, not red. Only a real hang should hit this.
+ */
+export const START_TIMEOUT_MS = 120_000;
 
 export type Instance = {
   name: string;
   url: string;
   port: number;
   proc: ChildProcess;
-  /** Every line the process printed (JSON logs and the banner). */
+  /** Every line the process printed (JSON logs and the banner), stdout and stderr interleaved. */
   lines: string[];
   /** Resolves with the exit code (null when killed by a signal) and the signal. */
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; at: number }>;
@@ -26,14 +34,21 @@ export type Instance = {
   stop(signal?: NodeJS.Signals): Promise<{ code: number | null; signal: NodeJS.Signals | null; at: number }>;
 };
 
-/** Starts one instance and resolves once it prints where it listens. */
+/**
+ * Starts one instance of the built server and resolves once it prints where it listens. `env`
+ * adds to (and an empty string unsets, as the config reads it) the defaults: port 0 on
+ * 127.0.0.1, info logs, no development organization.
+ */
 export async function spawnInstance(name: string, env: Record<string, string>, opts: { startTimeoutMs?: number } = {}): Promise<Instance> {
-  const proc = spawn(process.execPath, ["--import", "tsx", "server/main.ts"], {
+  const proc = spawn(process.execPath, nodeArgs(BUILT.server), {
     cwd: repoRoot,
     env: { ...process.env, PORT: "0", HOST: "127.0.0.1", ONE_RUNTIME_LOG_LEVEL: "info", ONE_RUNTIME_DEV_ORG: "false", ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
   const lines: string[] = [];
+  let stderr = "";
+  proc.stderr!.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+  const output = () => `--- stderr ---\n${stderr.trimEnd() || "(empty)"}\n--- all output ---\n${lines.join("\n")}`;
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; at: number }>((resolve) =>
     proc.once("exit", (code, signal) => resolve({ code, signal, at: Date.now() })),
   );
@@ -47,7 +62,11 @@ export async function spawnInstance(name: string, env: Record<string, string>, o
   proc.stdout!.on("data", onData);
   proc.stderr!.on("data", onData);
   const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${name} did not start in time:\n${lines.join("\n")}`)), opts.startTimeoutMs ?? 60_000);
+    const limit = opts.startTimeoutMs ?? START_TIMEOUT_MS;
+    const timer = setTimeout(() => {
+      proc.kill("SIGKILL");
+      reject(new Error(`${name} did not print where it listens within ${limit / 1000} s:\n${output()}`));
+    }, limit);
     const check = () => {
       const m = lines.map((l) => /One Runtime is running at (http:\/\/\S+)/.exec(l)).find(Boolean);
       if (m) {
@@ -59,7 +78,7 @@ export async function spawnInstance(name: string, env: Record<string, string>, o
     proc.stdout!.on("data", check);
     void exited.then(({ code, signal }) => {
       clearTimeout(timer);
-      reject(new Error(`${name} exited during start-up (code ${code}, signal ${signal}):\n${lines.join("\n")}`));
+      reject(new Error(`${name} exited during start-up (code ${code}, signal ${signal}):\n${output()}`));
     });
   });
   const port = Number(new URL(url).port);
@@ -118,7 +137,7 @@ export async function startThrowawayRedis(): Promise<ThrowawayRedis> {
     proc = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], { stdio: ["ignore", "pipe", "pipe"] });
     let out = "";
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`redis-server did not start: ${out}`)), 10_000);
+      const timer = setTimeout(() => reject(new Error(`redis-server did not start within ${START_TIMEOUT_MS / 1000} s: ${out}`)), START_TIMEOUT_MS);
       proc!.stdout!.on("data", (c: Buffer) => {
         out += c.toString();
         if (/Ready to accept connections/i.test(out)) {

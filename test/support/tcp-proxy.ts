@@ -16,6 +16,8 @@ export type TcpProxy = {
   cutAll(): void;
   /** Connections accepted so far, by the target port they went to. */
   readonly accepted: Map<number, number>;
+  /** Connections refused so far (in "refuse" mode). */
+  readonly refused: number;
   close(): Promise<void>;
 };
 
@@ -25,6 +27,7 @@ export async function startTcpProxy(target: { port: number; host?: string }): Pr
   let mode: ProxyMode = "forward";
   const open = new Set<Socket>();
   const accepted = new Map<number, number>();
+  let refused = 0;
   const track = (s: Socket) => {
     open.add(s);
     s.on("close", () => open.delete(s));
@@ -32,7 +35,10 @@ export async function startTcpProxy(target: { port: number; host?: string }): Pr
   };
   const server = createServer((client) => {
     track(client);
-    if (mode === "refuse") return void client.destroy();
+    if (mode === "refuse") {
+      refused++;
+      return void client.destroy();
+    }
     if (mode === "blackhole") return; // accepted, never answered
     const upstreamPort = port;
     accepted.set(upstreamPort, (accepted.get(upstreamPort) ?? 0) + 1);
@@ -62,6 +68,9 @@ export async function startTcpProxy(target: { port: number; host?: string }): Pr
       for (const s of open) s.destroy();
     },
     accepted,
+    get refused() {
+      return refused;
+    },
     async close() {
       for (const s of open) s.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));
