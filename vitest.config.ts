@@ -17,6 +17,12 @@ export default defineConfig({
     globalSetup: ["test/support/global-setup.ts"],
     pool: "forks",
     maxWorkers: 2,
+    // A worker runs its files one after another in one process and imports the server's modules
+    // (Prisma's client, PGlite, the schema) once, not once per file: a quarter of the suite's
+    // time went to that. Files still run their own top-level code and hooks; what they share is
+    // what they import, so a test must not change an imported module (vi.mock, vi.spyOn on a
+    // server export) and must restore what it changes in process.env.
+    isolate: false,
     projects: [
       { extends: true, test: { name: "pglite", env: { ONE_RUNTIME_TEST_STORE: "pglite" } } },
       { extends: true, test: { name: "postgres", env: { ONE_RUNTIME_TEST_STORE: "postgres" } } },
