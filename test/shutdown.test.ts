@@ -119,7 +119,9 @@ describe("SIGTERM", () => {
       `SIGTERM with ${IN_FLIGHT} requests in flight (${testStore}): ${IN_FLIGHT - failed.length} answered, ${failed.length} failed, ` +
         `new connections refused after ${refusedAfter} ms, exit code ${exit.code} after ${shutdownMs} ms`,
     );
-    if (failed.length) console.log(instance.logs().filter((l) => l.level >= 40 || /shut|closed/.test(l.msg)).map((l) => JSON.stringify(l)).join("\n"));
+    // Where the time went, when anything is off (main.ts's and the request grace's bounds are
+    // wall-clock: a badly overloaded machine can overrun them).
+    if (failed.length || exit.code !== 0) console.log(instance.logs().filter((l) => l.level >= 40 || /shut|closed/.test(l.msg)).map((l) => JSON.stringify(l)).join("\n"));
     expect(failed.map((f) => (f.status === "rejected" ? String(f.reason) : JSON.stringify(f.value.body)))).toEqual([]);
     for (const r of results) {
       const v = (r as PromiseFulfilledResult<{ connection: string | undefined; body: any }>).value;
