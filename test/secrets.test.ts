@@ -1,6 +1,10 @@
 // Nothing secret in a row or a log line: full flows with every kind of secret, then every table
-// dumped raw and every log line the server wrote, searched for each secret.
+// dumped raw and every log line the server wrote, searched for each secret. And the logger's one
+// redaction, on its own.
+import { Writable } from "node:stream";
+import { GraphQLError } from "graphql";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createLogger } from "../server/logger.js";
 import { followAuthorization, startMockProvider, type MockProvider } from "./support/oauth-provider.js";
 import { startTestServer, type TestServer } from "./support/server.js";
 
@@ -68,5 +72,67 @@ describe("secrets at rest and in logs", () => {
     const logs = server.logs.join("");
     expect(logs).toContain("connection created");
     for (const secret of secrets) expect(logs, "a secret was logged").not.toContain(secret);
+  });
+});
+
+describe("the logger's one redaction", () => {
+  const capture = () => {
+    const lines: string[] = [];
+    const sink = new Writable({
+      write(chunk, _enc, cb) {
+        lines.push(chunk.toString());
+        cb();
+      },
+    });
+    return { logger: createLogger("debug", sink), text: () => lines.join("") };
+  };
+  const SHAPES = [
+    "sk-proj-AbCdEf0123456789abcdefGHIJ",
+    "sk_live_51HabcdefGHIJKLmnop",
+    "ort_live_AAAAbbbbCCCCddddEEEEffff0000111122223333444",
+    "ort_sess_AAAAbbbbCCCCddddEEEEffff0000111122223333444",
+    "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U",
+    "ghp_abcdefghijklmnopqrstuvwxyz0123456789",
+    "xoxb-1234567890-abcdefghij",
+    "MIIEvQIBADANBgkqhkiG9w0BAQEFAASC",
+    "hunter2-db-password",
+    "Zq3vT8yKp2LmN5rXw7Bc9Df4Gh6Jk1Ls",
+  ];
+  const message = `failed with sk-proj-AbCdEf0123456789abcdefGHIJ, sk_live_51HabcdefGHIJKLmnop, token ort_live_AAAAbbbbCCCCddddEEEEffff0000111122223333444, Bearer ort_sess_AAAAbbbbCCCCddddEEEEffff0000111122223333444, jwt eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U, ghp_abcdefghijklmnopqrstuvwxyz0123456789, xoxb-1234567890-abcdefghij, -----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n-----END PRIVATE KEY-----, postgresql://app:hunter2-db-password@db:5432/x, opaque Zq3vT8yKp2LmN5rXw7Bc9Df4Gh6Jk1Ls`;
+
+  it("scrubs secret shapes from an error's message and stack, and from every string", () => {
+    const { logger, text } = capture();
+    logger.error(new Error(message));
+    logger.error({ err: new GraphQLError(message, { originalError: new TypeError(message) }) }, message);
+    logger.warn({ detail: message, list: [message], deep: { a: { b: { c: message } } } }, "with %s", message);
+    const out = text();
+    expect(out).toContain("[redacted");
+    for (const shape of SHAPES) expect(out, shape).not.toContain(shape);
+  });
+
+  it("censors what secret-named keys hold, at any depth: variables, bodies, headers, credentials", () => {
+    const { logger, text } = capture();
+    const v = "value-of-a-secret-field";
+    logger.info({ variables: { input: v }, body: v, headers: { authorization: v }, a: { b: { c: { d: { clientSecret: v, refresh_token: v, password: v, userInputs: [v], credentials: v, value: v } } } } }, "x");
+    expect(text()).not.toContain(v);
+    expect(text()).toContain("[redacted]");
+  });
+
+  it("keeps a database error's code, never its message (it quotes the values it was given)", () => {
+    const { logger, text } = capture();
+    const prisma = Object.assign(new Error(`Invalid \`prisma.connection.findMany()\` invocation: where: { endUserId: "db-value-1" }`), {
+      name: "PrismaClientKnownRequestError",
+      code: "P2010",
+      clientVersion: "7.10.0",
+      meta: { driverAdapterError: { cause: { kind: "postgres", originalCode: "22021", originalMessage: 'invalid byte sequence "db-value-2"' } } },
+    });
+    const pg = Object.assign(new Error('invalid input syntax for type uuid: "db-value-3"'), { severity: "ERROR", code: "22P02", routine: "string_to_uuid" });
+    logger.error({ err: prisma, requestId: "r1" }, "unexpected error");
+    logger.error({ err: pg }, "unexpected error");
+    const out = text();
+    expect(out).not.toMatch(/db-value/);
+    expect(out).toContain('"code":"P2010"');
+    expect(out).toContain('"code":"22021"');
+    expect(out).toContain('"code":"22P02"');
   });
 });

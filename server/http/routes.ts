@@ -92,7 +92,7 @@ export function createRequestHandler(deps: RouteDeps) {
       if (route) return await route(req, res, url);
       return sendJson(res, 404, { error: "not found" });
     } catch (error) {
-      deps.services.logger.error({ err: { message: (error as Error).message, stack: (error as Error).stack }, requestId, path: url.pathname }, "request failed");
+      deps.services.logger.error({ err: error, requestId, path: url.pathname }, "request failed");
       if (!res.headersSent) sendJson(res, 500, { error: "internal error", requestId });
       else res.destroy();
     }
