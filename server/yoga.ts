@@ -1,12 +1,13 @@
 // The GraphQL engine: graphql-yoga with query limits (graphql-armor), client mistakes refused at
 // the edge, stable error codes, error masking whatever NODE_ENV says (each unexpected error logged
-// once, with its request id, through the logger's redaction), and the caller resolved from its
-// bearer credential. Exported on its own so tests can call yoga.fetch in process; HTTP and
-// WebSocket both go through it.
+// once, with its request id, through the logger's redaction), introspection as configured, and
+// the caller resolved from its bearer credential. Exported on its own so tests can call
+// yoga.fetch in process; HTTP and WebSocket both go through it.
 import { randomUUID } from "node:crypto";
 import { EnvelopArmorPlugin } from "@escape.tech/graphql-armor";
-import { GraphQLError } from "graphql";
+import { GraphQLError, NoSchemaIntrospectionCustomRule, validate, type ExecutionArgs } from "graphql";
 import { createYoga, handleStreamOrSingleExecutionResult, type Plugin, type YogaLogger, type YogaServerInstance } from "graphql-yoga";
+import type { Config } from "./config.js";
 import { ServiceError, type ErrorCode } from "./errors.js";
 import { inputChecksPlugin } from "./http/graphql-input.js";
 import type { Logger } from "./logger.js";
@@ -99,6 +100,25 @@ function unexpectedErrorLog(logger: Logger) {
   return { log, plugin, yogaLogger };
 }
 
+/**
+ * Introspection (`__schema`, `__type`) for everyone, for callers with an organization's API key,
+ * or for no one. Checked before execution, once the caller is known (validation is cached per
+ * document, whoever sends it). `__typename` is always allowed.
+ */
+function introspectionPolicy(mode: Config["introspection"]): Plugin {
+  if (mode === "public") return {};
+  const refuse = (args: ExecutionArgs, stop: (result: unknown) => void) => {
+    if (mode === "api-key" && (args.contextValue as Context).principal.kind === "organization") return;
+    if (!validate(args.schema, args.document, [NoSchemaIntrospectionCustomRule]).length) return;
+    const message = mode === "api-key" ? "Schema introspection needs an API key" : "Schema introspection is disabled";
+    stop({ errors: [new GraphQLError(message, { extensions: { code: "GRAPHQL_VALIDATION_FAILED" satisfies ErrorCode, http: { spec: true, status: 400 } } })] });
+  };
+  return {
+    onExecute: ({ args, setResultAndStopExecution }) => refuse(args, setResultAndStopExecution as never),
+    onSubscribe: ({ args, setResultAndStopExecution }) => refuse(args, setResultAndStopExecution as never),
+  };
+}
+
 export function createGraphQL(services: Services): YogaServerInstance<ServerContext, Context> {
   const unexpected = unexpectedErrorLog(services.logger);
   return createYoga<ServerContext, Context>({
@@ -108,6 +128,8 @@ export function createGraphQL(services: Services): YogaServerInstance<ServerCont
     landingPage: false,
     batching: false,
     multipart: false,
+    // CORS is answered by server/http/graphql.ts: yoga's default reflects any origin with credentials.
+    cors: false,
     logging: unexpected.yogaLogger,
     maskedErrors: {
       isDev: false,
@@ -143,6 +165,7 @@ export function createGraphQL(services: Services): YogaServerInstance<ServerCont
       }),
       errorCodesPlugin,
       inputChecksPlugin(services.logger),
+      introspectionPolicy(services.config.introspection),
       unexpected.plugin,
     ],
     context: async ({ request, requestId }) => ({
