@@ -18,6 +18,9 @@ const envSchema = z.object({
   ONE_RUNTIME_SANDBOX: z.preprocess(emptyAsUndefined, z.enum(["true", "false"]).optional()),
   ONE_RUNTIME_DB_POOL_SIZE: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(1).max(200).default(10)),
   ONE_RUNTIME_METRICS_TOKEN: z.preprocess(emptyAsUndefined, z.string().min(16, "use at least 16 characters").optional()),
+  ONE_RUNTIME_INTROSPECTION: z.preprocess(emptyAsUndefined, z.enum(["public", "api-key", "off"]).optional()),
+  ONE_RUNTIME_GRAPHIQL: z.preprocess(emptyAsUndefined, z.enum(["true", "false"]).optional()),
+  NODE_ENV: z.string().optional(),
 });
 
 export type Config = {
@@ -40,6 +43,10 @@ export type Config = {
   dbPoolSize: number;
   /** Bearer token for /metrics; unset = /metrics answers loopback callers only. */
   metricsToken: string | undefined;
+  /** Who may run schema introspection: anyone, callers with an API key, or no one. */
+  introspection: "public" | "api-key" | "off";
+  /** Serve GraphiQL's page and files at /graphql. */
+  graphiql: boolean;
 };
 
 export class ConfigError extends Error {}
@@ -51,6 +58,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(`Invalid configuration:\n${lines.join("\n")}`);
   }
   const e = parsed.data;
+  // Production shows no schema to strangers unless told to.
+  const production = e.NODE_ENV === "production";
   return {
     port: e.PORT,
     host: e.HOST,
@@ -65,5 +74,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     sandbox: e.ONE_RUNTIME_SANDBOX ? e.ONE_RUNTIME_SANDBOX === "true" : !e.DATABASE_URL,
     metricsToken: e.ONE_RUNTIME_METRICS_TOKEN,
     dbPoolSize: e.ONE_RUNTIME_DB_POOL_SIZE,
+    introspection: e.ONE_RUNTIME_INTROSPECTION ?? (production ? "off" : "public"),
+    graphiql: e.ONE_RUNTIME_GRAPHIQL ? e.ONE_RUNTIME_GRAPHIQL === "true" : !production,
   };
 }

@@ -26,6 +26,7 @@ export const ERROR_CODES = [
   { code: "TOO_MANY_DIRECTIVES", thrown: false, description: "The document uses more directives than the server allows." },
   { code: "QUERY_TOO_COSTLY", thrown: false, description: "The document's estimated cost is over the server's limit." },
   { code: "PAYLOAD_TOO_LARGE", thrown: false, description: "The request body is over the server's size limit (HTTP 413)." },
+  { code: "BAD_REQUEST", thrown: false, description: "The HTTP request is not a GraphQL request the server takes: a body that is not JSON, a missing or non-string `query`, `variables` that are not an object, a method other than GET and POST (HTTP 405), a POST that is not `application/json` (HTTP 415)." },
   { code: "GRAPHQL_PARSE_FAILED", thrown: false, description: "The document is not valid GraphQL syntax." },
   { code: "GRAPHQL_VALIDATION_FAILED", thrown: false, description: "The document does not validate against the schema (e.g. an unknown field or a missing argument)." },
   { code: "INTERNAL_SERVER_ERROR", thrown: false, description: "An unexpected failure, masked: quote the response's `x-request-id`, with which it was logged." },

@@ -13,7 +13,7 @@ async function main() {
   const lines = [
     "",
     `  One Runtime is running at ${running.url}`,
-    `  GraphiQL:   ${running.url}/graphql`,
+    ...(config.graphiql ? [`  GraphiQL:   ${running.url}/graphql`] : []),
     `  SDK:        ${running.url}/connect.js`,
     `  Store:      ${running.store.kind === "pglite" ? `embedded (${config.dataDir})` : "PostgreSQL"}`,
   ];

@@ -29,6 +29,13 @@ function withoutHttp(error: GraphQLError): GraphQLError {
   return new GraphQLError(error.message, { nodes: error.nodes, source: error.source, positions: error.positions, path: error.path, originalError: error.originalError, extensions });
 }
 
+/** A single result's errors without their HTTP details; a stream is left as it is. */
+function withoutHttpDetails(result: unknown): unknown {
+  const errors = (result as { errors?: readonly GraphQLError[] }).errors;
+  if (!errors || Symbol.asyncIterator in (result as object)) return result;
+  return { ...(result as object), errors: errors.map(withoutHttp) };
+}
+
 type SocketContext = Context_<Record<string, unknown> | undefined, Extra>;
 
 /**
@@ -92,7 +99,9 @@ export function attachWebSocket(server: Server, yoga: YogaServerInstance<ServerC
     {
       isProd: true,
       connectionInitWaitTimeout: WS_LIMITS.connectionInitWaitMs,
-      execute: (args) => (args.rootValue as { execute: (a: ExecutionArgs) => unknown }).execute(args) as never,
+      // A refusal before execution (bad variables) carries HTTP-only details (status, headers)
+      // that do not belong on the socket.
+      execute: async (args) => withoutHttpDetails(await (args.rootValue as { execute: (a: ExecutionArgs) => unknown }).execute(args)) as never,
       subscribe: async (args) => {
         const result = await (args.rootValue as { subscribe: (a: ExecutionArgs) => unknown }).subscribe(args);
         // A refusal before the first event (bad token, expired session) ends up as graphql-ws's

@@ -190,6 +190,13 @@ describe("error masking", () => {
     expect(body.errors).toEqual([{ message: "Unexpected error.", path: ["connection", "credentials"], locations: expect.any(Array), extensions: { code: "INTERNAL_SERVER_ERROR" } }]);
     expect(text).not.toMatch(/stack|at .*\.ts|Ciphertext|vault/i);
     expect(text).not.toContain("sk-proj");
-    await expect.poll(() => server.logs.some((l) => l.includes("unexpected error") && l.includes("Ciphertext"))).toBe(true);
+    // Logged once (not again by yoga), at error level, with the cause and the request's id.
+    const requestId = res.headers.get("x-request-id")!;
+    await expect.poll(() => server.logs.some((l) => l.includes(requestId) && l.includes('"msg":"request"'))).toBe(true);
+    const errors = server.logs.map((l) => JSON.parse(l)).filter((l) => l.level >= 50);
+    const line = errors.find((l) => l.msg === "unexpected error" && l.requestId === requestId);
+    expect(line?.err).toMatchObject({ message: expect.stringContaining("Ciphertext"), stack: expect.any(Array) });
+    expect(line?.path).toBe("connection.credentials");
+    expect(errors.filter((l) => JSON.stringify(l).includes("Ciphertext"))).toHaveLength(1);
   });
 });

@@ -15,6 +15,8 @@ export type ConnectionStatus =
 
 /** Every value a GraphQL error's `extensions.code` may take. Match on the code, never on the message. */
 export type ErrorCode =
+  /** The HTTP request is not a GraphQL request the server takes: a body that is not JSON, a missing or non-string `query`, `variables` that are not an object, a method other than GET and POST (HTTP 405), a POST that is not `application/json` (HTTP 415). */
+  | 'BAD_REQUEST'
   /** An input is invalid; `extensions.fieldErrors` lists each `{ field, message }`. */
   | 'BAD_USER_INPUT'
   /** The request conflicts with the current state of what it changes. */

@@ -56,7 +56,7 @@ export function routeTable(deps: RouteDeps): Record<string, RouteHandler> {
     "/readyz": deps.health.readyz,
     "/metrics": deps.metrics.handler,
   };
-  for (const [name, file] of Object.entries(graphiqlFiles)) routes[`/graphiql/${name}`] = (req, res) => sendStatic(req, res, file);
+  if (deps.services.config.graphiql) for (const [name, file] of Object.entries(graphiqlFiles)) routes[`/graphiql/${name}`] = (req, res) => sendStatic(req, res, file);
   if (deps.adminToken) routes[ADMIN_PATH] = adminChannel(deps.services.prisma, deps.adminToken);
   if (deps.sandboxCallbackUrl) {
     const sandbox = sandboxEndpoints(deps.sandboxCallbackUrl);
@@ -69,7 +69,7 @@ export function routeTable(deps: RouteDeps): Record<string, RouteHandler> {
 
 export function createRequestHandler(deps: RouteDeps) {
   const routes = routeTable(deps);
-  const graphql = graphqlEndpoint(deps.yoga);
+  const graphql = graphqlEndpoint(deps.yoga, { graphiql: deps.services.config.graphiql });
   const logo = logoRoute(deps.services.catalog);
   /** A metrics label of bounded cardinality: a route's own path, the logo pattern, or "unmatched". */
   const routeOf = (path: string) => (path === "/graphql" || Object.hasOwn(routes, path) ? path : LOGO_PATH.test(path) ? "/logos/:slug" : "unmatched");
@@ -92,7 +92,7 @@ export function createRequestHandler(deps: RouteDeps) {
       if (route) return await route(req, res, url);
       return sendJson(res, 404, { error: "not found" });
     } catch (error) {
-      deps.services.logger.error({ err: { message: (error as Error).message, stack: (error as Error).stack }, requestId, path: url.pathname }, "request failed");
+      deps.services.logger.error({ err: error, requestId, path: url.pathname }, "request failed");
       if (!res.headersSent) sendJson(res, 500, { error: "internal error", requestId });
       else res.destroy();
     }
