@@ -6,26 +6,18 @@ import type { HostedConnectionSession } from "../generated/prisma/client.js";
 import type { Services } from "../services.js";
 import { assertOpen, expireIfDue, isTerminal } from "./lifecycle.js";
 
-/** Open watchers per session on this instance; a popup needs one, a retrying SDK a few. */
-const watchersPerSession = new Map<string, number>();
+/** Open watchers per session, across instances; a popup needs one, a retrying SDK a few. */
 export const MAX_WATCHERS_PER_SESSION = 5;
 
 /**
  * Checks happen before the stream exists, so a refusal (an expired session, too many watchers) is
  * a plain typed error rather than an event.
  */
-export function watchSession(services: Services, session: HostedConnectionSession): AsyncGenerator<HostedConnectionSession> {
+export async function watchSession(services: Services, session: HostedConnectionSession): Promise<AsyncGenerator<HostedConnectionSession>> {
   if (session.status === "EXPIRED") assertOpen(session);
-  if ((watchersPerSession.get(session.id) ?? 0) >= MAX_WATCHERS_PER_SESSION) {
-    throw new ServiceError("RATE_LIMITED", "Too many subscriptions for this session");
-  }
-  watchersPerSession.set(session.id, (watchersPerSession.get(session.id) ?? 0) + 1);
-  const release = async () => {
-    const left = (watchersPerSession.get(session.id) ?? 1) - 1;
-    if (left > 0) watchersPerSession.set(session.id, left);
-    else watchersPerSession.delete(session.id);
-  };
-  return endingOnReturn((signal) => watchChanges(services, session.id, signal), release);
+  const slot = await services.watcherSlots.acquire(session.id, MAX_WATCHERS_PER_SESSION);
+  if (!slot) throw new ServiceError("RATE_LIMITED", "Too many subscriptions for this session");
+  return endingOnReturn((signal) => watchChanges(services, session.id, signal), () => slot.release());
 }
 
 /**
