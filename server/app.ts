@@ -93,7 +93,7 @@ function startBackgroundJobs(services: Services, cleanups: Cleanups) {
   every(REFRESH_INTERVAL_MS, "token refresher", () => refreshExpiringTokens(services));
 }
 
-export async function startServer(config: Config, opts: { logger?: Logger } = {}): Promise<RunningServer> {
+export async function startServer(config: Config, opts: { logger?: Logger; webSocketPingIntervalMs?: number } = {}): Promise<RunningServer> {
   const logger = opts.logger ?? createLogger(config.logLevel);
   const embedded = !config.databaseUrl;
   const cleanups: Cleanups = [];
@@ -132,7 +132,7 @@ export async function startServer(config: Config, opts: { logger?: Logger } = {}
     const closeGracefully = prepareGracefulClose(server);
     server.headersTimeout = 20_000;
     server.requestTimeout = 30_000;
-    const ws = attachWebSocket(server, yoga);
+    const ws = attachWebSocket(server, yoga, { pingIntervalMs: opts.webSocketPingIntervalMs });
     metrics.setWebSocketStats(ws.stats);
     const url = await listen(server, config);
     const port = (server.address() as AddressInfo).port;
