@@ -1,7 +1,7 @@
 // The session subscription over graphql-ws on the same port and path as HTTP, and the WebSocket
 // endpoint's limits: ordering, completion, clear error events, close codes, survival.
 import { createClient, type Client } from "graphql-ws";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import WebSocket from "ws";
 import { createSessionEvents } from "../server/pubsub.js";
 import { MAX_WATCHERS_PER_SESSION } from "../server/sessions/watch.js";
@@ -261,6 +261,59 @@ async function metric(base: string, name: string): Promise<number> {
   return Number(line.split(" ").at(-1));
 }
 
+/**
+ * The teardown server's ping interval: short, so a test sees several, yet long enough that a busy
+ * machine's pause (client and server share this process) is not taken for a silent peer.
+ */
+const PING_MS = 2_000;
+
+describe("a bad credential in connection_init", () => {
+  const BAD = {
+    "a malformed Authorization value": "Basic dXNlcjpwYXNz",
+    "a Bearer with nothing after it": "Bearer ",
+    "a credential with characters outside ASCII": "Bearer ort_live_ünïcødé",
+    "an over-long credential": `Bearer ${"x".repeat(5_000)}`,
+    "an unknown API key": `Bearer ort_live_${"D".repeat(43)}`,
+    "a malformed API key": "Bearer ort_live_short",
+    "an unknown session token": `Bearer ort_sess_${"E".repeat(43)}`,
+    "a malformed session token": "Bearer ort_sess_short",
+  };
+
+  for (const [what, authorization] of Object.entries(BAD)) {
+    it(`answers ${what} with UNAUTHENTICATED for the operation: no 4500 close, nothing on stderr`, async () => {
+      const stderr = vi.spyOn(process.stderr, "write");
+      const consoleError = vi.spyOn(console, "error");
+      try {
+        const ws = new WebSocket(wsUrl(), "graphql-transport-ws");
+        const received: Message[] = [];
+        let closeCode: number | undefined;
+        ws.on("message", (data) => received.push(JSON.parse(String(data))));
+        ws.on("close", (code) => (closeCode = code));
+        await new Promise((resolve) => ws.once("open", resolve));
+        ws.send(JSON.stringify({ type: "connection_init", payload: { authorization } }));
+        await expect.poll(() => received.some((m) => m.type === "connection_ack")).toBe(true);
+        // Twice: the socket stays usable after the refusal.
+        for (const id of ["1", "2"]) {
+          ws.send(JSON.stringify({ id, type: "subscribe", payload: { query: SUB_AUTHENTICATED } }));
+          await expect.poll(() => received.find((m) => m.id === id && (m.type === "error" || m.type === "next"))).toBeDefined();
+          const answer = received.find((m) => m.id === id)!;
+          const errors = answer.type === "error" ? answer.payload : answer.payload.errors;
+          expect(errors.map((e: any) => e.extensions)).toEqual([{ code: "UNAUTHENTICATED" }]);
+          expect(JSON.stringify(errors)).not.toMatch(/\bat \S+:\d+:\d+/); // no stack in the answer either
+        }
+        expect(closeCode).toBeUndefined();
+        expect(ws.readyState).toBe(ws.OPEN);
+        ws.close();
+        expect(consoleError).not.toHaveBeenCalled();
+        expect(stderr).not.toHaveBeenCalled();
+      } finally {
+        stderr.mockRestore();
+        consoleError.mockRestore();
+      }
+    });
+  }
+});
+
 describe("closed subscriptions are torn down", () => {
   let own: TestServer;
   let ownOrg: { apiKey: string };
@@ -269,7 +322,7 @@ describe("closed subscriptions are torn down", () => {
   const ownWsUrl = () => `${own.url.replace("http", "ws")}/graphql`;
 
   beforeAll(async () => {
-    own = await startTestServer();
+    own = await startTestServer({ webSocketPingIntervalMs: PING_MS });
     ownOrg = await own.createOrganization("Teardown org");
     // Count the watcher's reads of a session row: a zombie watcher re-reads its session on every resync.
     const prisma = own.services.prisma;
@@ -345,6 +398,7 @@ describe("closed subscriptions are torn down", () => {
     }
     await expect.poll(() => metric(own.url, "one_runtime_websocket_subscriptions")).toBe(0);
     expect(await metric(own.url, "one_runtime_websocket_connections")).toBe(0);
+    expect(own.services.watcherSlots.held()).toBe(0);
   });
 
   it("frees the slot of a subscription completed on a socket that stays open, and the socket serves on", async () => {
@@ -366,6 +420,35 @@ describe("closed subscriptions are torn down", () => {
     for (let i = 0; i < MAX_WATCHERS_PER_SESSION + 3; i++) await sseOnceFree(sessionToken);
     const next = await watchOnceFree(sessionToken);
     await next.close();
+    await expect.poll(() => own.services.watcherSlots.held()).toBe(0);
+  });
+
+  it("cuts a socket that stops answering pings, freeing its subscription's slot and gauge", async () => {
+    const { sessionToken } = await own.createSession(ownOrg.apiKey, { integrationSlug: "hacker-news", endUserId: "half-open" });
+    // autoPong off: the client is there but silent, like a peer behind a balancer that dropped it.
+    const silent = await initialisedSocket(ownWsUrl(), sessionToken, { autoPong: false });
+    let pings = 0;
+    silent.ws.on("ping", () => pings++);
+    const cut = new Promise<number>((resolve) => silent.ws.once("close", (code) => resolve(code)));
+    expect(outcome(await silent.watch())).toBe("PENDING");
+    expect(await cut).toBe(1006); // terminated: no close frame
+    expect(pings).toBeGreaterThan(0);
+    await expect.poll(() => metric(own.url, "one_runtime_websocket_subscriptions")).toBe(0);
+    expect(await metric(own.url, "one_runtime_websocket_connections")).toBe(0);
+    expect(own.services.watcherSlots.held()).toBe(0);
+  });
+
+  it("keeps a client that answers pings connected across many intervals, still delivering changes", async () => {
+    const { sessionToken } = await own.createSession(ownOrg.apiKey, { integrationSlug: "hacker-news", endUserId: "answering" });
+    const socket = await initialisedSocket(ownWsUrl(), sessionToken);
+    let pings = 0;
+    socket.ws.on("ping", () => pings++);
+    expect(outcome(await socket.watch())).toBe("PENDING");
+    await expect.poll(() => pings, { timeout: 60_000 }).toBeGreaterThanOrEqual(4);
+    expect(socket.ws.readyState).toBe(socket.ws.OPEN);
+    await own.gql(COMPLETE, {}, { token: sessionToken });
+    await expect.poll(() => socket.received.filter((m) => m.type === "next").map((m) => m.payload.data.hostedConnectionSession.status)).toEqual(["PENDING", "CONNECTED"]);
+    await socket.close();
   });
 
   it("stops reading the session from the database once its socket is gone", async () => {
