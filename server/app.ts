@@ -18,11 +18,12 @@ import { redirectUri } from "./oauth/apps.js";
 import { refreshExpiringTokens } from "./oauth/refresh.js";
 import { sandboxEntry } from "./oauth/sandbox.js";
 import { ensureDevOrganization, type DevOrganization } from "./organizations/dev-organization.js";
-import { createSessionEvents } from "./pubsub.js";
+import { createSessionEvents, type SessionEvents } from "./pubsub.js";
 import { createRedisSessionEvents, redisLocation } from "./redis-events.js";
 import type { Services } from "./services.js";
 import { countSessionsByStatus, expireDueSessions } from "./sessions/lifecycle.js";
 import { loadOrCreateDevKey, parseEncryptionKeys, Vault } from "./vault.js";
+import { createMemoryWatcherSlots, createRedisWatcherSlots, type WatcherSlots } from "./watcher-slots.js";
 import { attachWebSocket } from "./ws.js";
 import { createGraphQL } from "./yoga.js";
 
@@ -54,17 +55,18 @@ async function openVault(config: Config, logger: Logger): Promise<Vault> {
 }
 
 /**
- * Session events. Several instances: every event goes through Redis, so a subscription on one
- * instance hears a change made on another (and /readyz checks Redis). One instance: in process.
+ * Session events and watcher slots. Several instances: every event goes through Redis, so a
+ * subscription on one instance hears a change made on another, and the slots are counted there
+ * (and /readyz checks Redis). One instance: in process.
  */
-async function openSessionEvents(config: Config, logger: Logger, checks: Record<string, DependencyCheck>) {
-  if (!config.redisUrl) return createSessionEvents();
+async function openSessionEvents(config: Config, logger: Logger, checks: Record<string, DependencyCheck>): Promise<{ events: SessionEvents; watcherSlots: WatcherSlots }> {
+  if (!config.redisUrl) return { events: createSessionEvents(), watcherSlots: createMemoryWatcherSlots() };
   const redis = createRedisSessionEvents(config.redisUrl, logger);
   checks.redis = (ms) => redis.check(ms);
   // Start without it if need be (reported by /readyz), but normally ready when listening.
   const connected = await redis.connected(5_000);
   logger.info({ redis: redisLocation(config.redisUrl), connected }, "session events over Redis");
-  return redis.events;
+  return { events: redis.events, watcherSlots: createRedisWatcherSlots(redis.commands, logger) };
 }
 
 function listen(server: Server, config: Config): Promise<string> {
@@ -91,7 +93,7 @@ function startBackgroundJobs(services: Services, cleanups: Cleanups) {
   every(REFRESH_INTERVAL_MS, "token refresher", () => refreshExpiringTokens(services));
 }
 
-export async function startServer(config: Config, opts: { logger?: Logger } = {}): Promise<RunningServer> {
+export async function startServer(config: Config, opts: { logger?: Logger; webSocketPingIntervalMs?: number } = {}): Promise<RunningServer> {
   const logger = opts.logger ?? createLogger(config.logLevel);
   const embedded = !config.databaseUrl;
   const cleanups: Cleanups = [];
@@ -115,13 +117,14 @@ export async function startServer(config: Config, opts: { logger?: Logger } = {}
     const vault = await openVault(config, logger);
 
     const checks: Record<string, DependencyCheck> = { database: (ms) => store.ping(ms) };
-    const events = await openSessionEvents(config, logger, checks);
+    const { events, watcherSlots } = await openSessionEvents(config, logger, checks);
     cleanups.push(() => events.close());
+    cleanups.push(() => watcherSlots.close()); // before the events' Redis connections close
     const health = createHealth(checks, logger);
     const metrics = createMetrics({ countSessions: () => countSessionsByStatus(store), token: config.metricsToken, logger });
 
     let publicUrl = config.publicUrl ?? "";
-    const services: Services = { config, publicUrl: () => publicUrl, prisma: store.prisma, storeKind: store.kind, catalog, vault, events, logger };
+    const services: Services = { config, publicUrl: () => publicUrl, prisma: store.prisma, storeKind: store.kind, catalog, vault, events, watcherSlots, logger };
     const yoga = createGraphQL(services);
     const adminToken = embedded ? newAdminToken() : undefined;
     const sandboxCallbackUrl = config.sandbox ? () => redirectUri(services) : undefined;
@@ -129,7 +132,7 @@ export async function startServer(config: Config, opts: { logger?: Logger } = {}
     const closeGracefully = prepareGracefulClose(server);
     server.headersTimeout = 20_000;
     server.requestTimeout = 30_000;
-    const ws = attachWebSocket(server, yoga);
+    const ws = attachWebSocket(server, yoga, { pingIntervalMs: opts.webSocketPingIntervalMs });
     metrics.setWebSocketStats(ws.stats);
     const url = await listen(server, config);
     const port = (server.address() as AddressInfo).port;

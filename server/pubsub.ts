@@ -13,8 +13,12 @@ export type SessionEventTarget = {
 
 export type SessionEvents = {
   publish(sessionId: string): void;
-  /** Listens from the moment of the call; yields whenever the session may have changed. */
-  watch(sessionId: string, resyncMs?: number): AsyncGenerator<void, void, unknown>;
+  /**
+   * Listens from the moment of the call; yields whenever the session may have changed. Ends (and
+   * stops listening) as soon as `signal` aborts, even while waiting: a caller's return() on an
+   * async generator only runs once it reaches a `yield`, so the signal is what ends a wait.
+   */
+  watch(sessionId: string, opts?: { resyncMs?: number; signal?: AbortSignal }): AsyncGenerator<void, void, unknown>;
   close(): Promise<void>;
 };
 
@@ -28,17 +32,24 @@ export function createSessionEvents(
     publish: (sessionId) => {
       target.dispatchEvent(new CustomEvent(topic(sessionId), { detail: { sessionId } }));
     },
-    watch: (sessionId, resyncMs = 2_000) => {
+    watch: (sessionId, { resyncMs = 2_000, signal } = {}) => {
       let pending = false;
       let wake: (() => void) | undefined;
       const onEvent = () => {
         pending = true;
         wake?.();
       };
+      const onAbort = () => wake?.();
       target.addEventListener(topic(sessionId), onEvent);
+      signal?.addEventListener("abort", onAbort);
+      const stopListening = () => {
+        target.removeEventListener(topic(sessionId), onEvent);
+        signal?.removeEventListener("abort", onAbort);
+      };
       const generator = (async function* () {
         try {
           for (;;) {
+            if (signal?.aborted) return;
             if (!pending) {
               let timer: NodeJS.Timeout | undefined;
               await new Promise<void>((resolve) => {
@@ -47,18 +58,19 @@ export function createSessionEvents(
               });
               clearTimeout(timer);
               wake = undefined;
+              if (signal?.aborted) return;
             }
             pending = false;
             yield;
           }
         } finally {
-          target.removeEventListener(topic(sessionId), onEvent);
+          stopListening();
         }
       })();
       // A generator never started skips its finally: stop listening on return() regardless.
       const originalReturn = generator.return.bind(generator);
       generator.return = (value) => {
-        target.removeEventListener(topic(sessionId), onEvent);
+        stopListening();
         return originalReturn(value);
       };
       return generator;

@@ -9,6 +9,8 @@ import { createSessionEvents, type SessionEventTarget, type SessionEvents } from
 
 export type RedisSessionEvents = {
   events: SessionEvents;
+  /** The connection for plain commands (the publishing one): fails fast while disconnected. */
+  commands: Redis;
   /** Resolves when both connections are up and the server answers PING within `timeoutMs`. */
   check(timeoutMs: number): Promise<void>;
   /** Waits (at most `timeoutMs`) for both connections; false if Redis is not there yet. */
@@ -104,6 +106,7 @@ export function createRedisSessionEvents(url: string, logger: Logger, options: R
 
   return {
     events: createSessionEvents(target, close),
+    commands: publisher,
     async connected(timeoutMs) {
       const ready = (client: Redis) => (client.status === "ready" ? Promise.resolve() : new Promise<void>((resolve) => client.once("ready", () => resolve())));
       return withTimeout(Promise.all([ready(publisher), ready(subscriber)]), timeoutMs, "connect").then(() => true, () => false);

@@ -5,6 +5,7 @@ import type { PrismaClient } from "./generated/prisma/client.js";
 import type { Logger } from "./logger.js";
 import type { SessionEvents } from "./pubsub.js";
 import type { Vault } from "./vault.js";
+import type { WatcherSlots } from "./watcher-slots.js";
 import type { StoreKind } from "./db/store.js";
 
 export type Services = {
@@ -16,5 +17,7 @@ export type Services = {
   catalog: Catalog;
   vault: Vault;
   events: SessionEvents;
+  /** The per-session cap on subscriptions, across instances when Redis is configured. */
+  watcherSlots: WatcherSlots;
   logger: Logger;
 };

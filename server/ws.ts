@@ -3,6 +3,8 @@
 // Refusals: an oversized frame closes with 1009 (ws), a malformed message with 4400, no
 // connection_init in time with 4408, a second init with 4429 (graphql-ws); too many operations
 // on one socket is an error for that operation (code RATE_LIMITED), the socket stays usable.
+// Every socket is pinged; one that has not answered by the next ping is cut, so a connection a
+// balancer dropped without a word frees its subscriptions.
 import type { Server } from "node:http";
 import { GraphQLError, getOperationAST, type ExecutionArgs } from "graphql";
 import type { Context as Context_, SubscribePayload } from "graphql-ws";
@@ -13,7 +15,7 @@ import type { ErrorCode } from "./errors.js";
 import type { Context } from "./schema/context.js";
 import type { ServerContext } from "./yoga.js";
 
-export const WS_LIMITS = { maxPayloadBytes: 64 * 1024, maxOperationsPerSocket: 10, connectionInitWaitMs: 5_000 };
+export const WS_LIMITS = { maxPayloadBytes: 64 * 1024, maxOperationsPerSocket: 10, connectionInitWaitMs: 5_000, pingIntervalMs: 12_000 };
 
 /** Close code the SDK treats as "reconnect elsewhere": sent to every socket on shutdown. */
 export const CLOSE_SERVICE_RESTART = 1012;
@@ -90,7 +92,7 @@ async function prepareOperation(
   };
 }
 
-export function attachWebSocket(server: Server, yoga: YogaServerInstance<ServerContext, Context>) {
+export function attachWebSocket(server: Server, yoga: YogaServerInstance<ServerContext, Context>, opts: { pingIntervalMs?: number } = {}) {
   const wss = new WebSocketServer({ server, path: "/graphql", maxPayload: WS_LIMITS.maxPayloadBytes });
   let openSubscriptions = 0;
   // A socket error (e.g. an oversized frame) must never surface as an unhandled 'error' event.
@@ -121,6 +123,8 @@ export function attachWebSocket(server: Server, yoga: YogaServerInstance<ServerC
       },
     },
     wss,
+    // graphql-ws pings every interval and terminates a socket whose pong has not come by the next.
+    opts.pingIntervalMs ?? WS_LIMITS.pingIntervalMs,
   );
   return {
     wss,

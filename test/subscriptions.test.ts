@@ -1,8 +1,9 @@
 // The session subscription over graphql-ws on the same port and path as HTTP, and the WebSocket
 // endpoint's limits: ordering, completion, clear error events, close codes, survival.
 import { createClient, type Client } from "graphql-ws";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import WebSocket from "ws";
+import { createSessionEvents } from "../server/pubsub.js";
 import { MAX_WATCHERS_PER_SESSION } from "../server/sessions/watch.js";
 import { WS_LIMITS } from "../server/ws.js";
 import { startTestServer, type TestServer } from "./support/server.js";
@@ -201,5 +202,289 @@ describe("WebSocket endpoint limits", () => {
     const refused = subs.at(-1)!;
     expect(refused.error?.[0]?.extensions?.code).toBe("RATE_LIMITED");
     expect(subs.slice(0, -1).every((s) => s.events[0]?.status === "PENDING")).toBe(true);
+  });
+});
+
+/** Messages of the graphql-transport-ws protocol, spoken by hand to control exactly what is sent. */
+type Message = { type: string; id?: string; payload?: any };
+
+/** A raw socket past connection_init (authenticated with `token`), collecting what the server sends. */
+async function initialisedSocket(url: string, token: string, opts: WebSocket.ClientOptions = {}) {
+  const ws = new WebSocket(url, "graphql-transport-ws", opts);
+  const received: Message[] = [];
+  const waiters: { match: (m: Message) => boolean; resolve: (m: Message) => void }[] = [];
+  ws.on("message", (data) => {
+    const message = JSON.parse(String(data)) as Message;
+    received.push(message);
+    for (const w of waiters.splice(0)) (w.match(message) ? w.resolve(message) : waiters.push(w));
+  });
+  const next = (match: (m: Message) => boolean) =>
+    new Promise<Message>((resolve) => {
+      const seen = received.find(match);
+      if (seen) resolve(seen);
+      else waiters.push({ match, resolve });
+    });
+  await new Promise<void>((resolve, reject) => {
+    ws.once("open", () => resolve());
+    ws.once("error", reject);
+  });
+  ws.send(JSON.stringify({ type: "connection_init", payload: { authorization: `Bearer ${token}` } }));
+  await next((m) => m.type === "connection_ack");
+  return {
+    ws,
+    received,
+    /** Subscribes to the socket's session and resolves with its first answer (an event or an error). */
+    async watch(id = "1"): Promise<Message> {
+      ws.send(JSON.stringify({ id, type: "subscribe", payload: { query: SUB_AUTHENTICATED } }));
+      return next((m) => m.id === id && (m.type === "next" || m.type === "error"));
+    },
+    complete(id = "1") {
+      ws.send(JSON.stringify({ id, type: "complete" }));
+    },
+    async close() {
+      if (ws.readyState === ws.CLOSED) return;
+      const gone = new Promise<void>((resolve) => ws.once("close", () => resolve()));
+      ws.close();
+      await gone;
+    },
+  };
+}
+
+/** The first answer's status, or its error code. */
+const outcome = (m: Message) => (m.type === "next" ? (m.payload.errors?.[0]?.extensions?.code ?? m.payload.data.hostedConnectionSession.status) : m.payload?.[0]?.extensions?.code);
+
+/** Reads one metric of the instance's /metrics (a loopback caller may). */
+async function metric(base: string, name: string): Promise<number> {
+  const text = await (await fetch(`${base}/metrics`)).text();
+  const line = text.split("\n").find((l) => l.startsWith(`${name} `) || l.startsWith(`${name}{`));
+  if (!line) throw new Error(`${name} missing from /metrics`);
+  return Number(line.split(" ").at(-1));
+}
+
+/**
+ * The teardown server's ping interval: short, so a test sees several, yet long enough that a busy
+ * machine's pause (client and server share this process) is not taken for a silent peer.
+ */
+const PING_MS = 2_000;
+
+describe("a bad credential in connection_init", () => {
+  const BAD = {
+    "a malformed Authorization value": "Basic dXNlcjpwYXNz",
+    "a Bearer with nothing after it": "Bearer ",
+    "a credential with characters outside ASCII": "Bearer ort_live_ünïcødé",
+    "an over-long credential": `Bearer ${"x".repeat(5_000)}`,
+    "an unknown API key": `Bearer ort_live_${"D".repeat(43)}`,
+    "a malformed API key": "Bearer ort_live_short",
+    "an unknown session token": `Bearer ort_sess_${"E".repeat(43)}`,
+    "a malformed session token": "Bearer ort_sess_short",
+  };
+
+  for (const [what, authorization] of Object.entries(BAD)) {
+    it(`answers ${what} with UNAUTHENTICATED for the operation: no 4500 close, nothing on stderr`, async () => {
+      const stderr = vi.spyOn(process.stderr, "write");
+      const consoleError = vi.spyOn(console, "error");
+      try {
+        const ws = new WebSocket(wsUrl(), "graphql-transport-ws");
+        const received: Message[] = [];
+        let closeCode: number | undefined;
+        ws.on("message", (data) => received.push(JSON.parse(String(data))));
+        ws.on("close", (code) => (closeCode = code));
+        await new Promise((resolve) => ws.once("open", resolve));
+        ws.send(JSON.stringify({ type: "connection_init", payload: { authorization } }));
+        await expect.poll(() => received.some((m) => m.type === "connection_ack")).toBe(true);
+        // Twice: the socket stays usable after the refusal.
+        for (const id of ["1", "2"]) {
+          ws.send(JSON.stringify({ id, type: "subscribe", payload: { query: SUB_AUTHENTICATED } }));
+          await expect.poll(() => received.find((m) => m.id === id && (m.type === "error" || m.type === "next"))).toBeDefined();
+          const answer = received.find((m) => m.id === id)!;
+          const errors = answer.type === "error" ? answer.payload : answer.payload.errors;
+          expect(errors.map((e: any) => e.extensions)).toEqual([{ code: "UNAUTHENTICATED" }]);
+          expect(JSON.stringify(errors)).not.toMatch(/\bat \S+:\d+:\d+/); // no stack in the answer either
+        }
+        expect(closeCode).toBeUndefined();
+        expect(ws.readyState).toBe(ws.OPEN);
+        ws.close();
+        expect(consoleError).not.toHaveBeenCalled();
+        expect(stderr).not.toHaveBeenCalled();
+      } finally {
+        stderr.mockRestore();
+        consoleError.mockRestore();
+      }
+    });
+  }
+});
+
+describe("closed subscriptions are torn down", () => {
+  let own: TestServer;
+  let ownOrg: { apiKey: string };
+  /** How many times the watcher has read each session's row since the server started. */
+  const sessionReads = new Map<string, number>();
+  const ownWsUrl = () => `${own.url.replace("http", "ws")}/graphql`;
+
+  beforeAll(async () => {
+    own = await startTestServer({ webSocketPingIntervalMs: PING_MS });
+    ownOrg = await own.createOrganization("Teardown org");
+    // Count the watcher's reads of a session row: a zombie watcher re-reads its session on every resync.
+    const prisma = own.services.prisma;
+    const delegate = prisma.hostedConnectionSession;
+    const counted = new Proxy(delegate, {
+      get(target, prop) {
+        const value = Reflect.get(target, prop, target);
+        if (prop !== "findUniqueOrThrow") return typeof value === "function" ? value.bind(target) : value;
+        return (args: { where: { id?: string } }) => {
+          if (args.where.id) sessionReads.set(args.where.id, (sessionReads.get(args.where.id) ?? 0) + 1);
+          return (value as (a: unknown) => unknown).call(target, args);
+        };
+      },
+    });
+    own.services.prisma = new Proxy(prisma, {
+      get(target, prop) {
+        if (prop === "hostedConnectionSession") return counted;
+        const value = Reflect.get(target, prop, target);
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    });
+  });
+  afterAll(async () => {
+    await own?.stop();
+  });
+
+  /**
+   * A socket watching the session once a slot is free: a refused attempt (RATE_LIMITED) is closed
+   * and retried, since a slot comes back only once the server has seen the last socket go.
+   */
+  async function watchOnceFree(token: string) {
+    let socket: Awaited<ReturnType<typeof initialisedSocket>> | undefined;
+    await expect
+      .poll(async () => {
+        const candidate = await initialisedSocket(ownWsUrl(), token);
+        const answer = outcome(await candidate.watch());
+        if (answer === "PENDING") socket = candidate;
+        else await candidate.close();
+        return answer;
+      })
+      .toBe("PENDING");
+    return socket!;
+  }
+
+  /** Subscribes over SSE once a slot is free; resolves with the first event's outcome after aborting the stream. */
+  async function sseOnceFree(token: string) {
+    await expect
+      .poll(async () => {
+        const controller = new AbortController();
+        const res = await fetch(`${own.url}/graphql`, {
+          method: "POST",
+          headers: { "content-type": "application/json", accept: "text/event-stream", authorization: `Bearer ${token}` },
+          body: JSON.stringify({ query: SUB_AUTHENTICATED }),
+          signal: controller.signal,
+        });
+        expect(res.headers.get("content-type")).toContain("text/event-stream");
+        const reader = res.body!.getReader();
+        let text = "";
+        while (!/data:.*\n\n/.test(text)) text += new TextDecoder().decode((await reader.read()).value);
+        controller.abort();
+        await reader.cancel().catch(() => {});
+        return /"status":"(\w+)"/.exec(text)?.[1] ?? /"code":"(\w+)"/.exec(text)?.[1];
+      })
+      .toBe("PENDING");
+  }
+
+  it("frees a session's watcher slots when sockets close, with or without `complete` first", async () => {
+    const { sessionToken } = await own.createSession(ownOrg.apiKey, { integrationSlug: "hacker-news", endUserId: "teardown-ws" });
+    for (let i = 0; i < MAX_WATCHERS_PER_SESSION + 3; i++) {
+      const socket = await watchOnceFree(sessionToken);
+      if (i % 2 === 0) socket.complete();
+      await socket.close();
+    }
+    await expect.poll(() => metric(own.url, "one_runtime_websocket_subscriptions")).toBe(0);
+    expect(await metric(own.url, "one_runtime_websocket_connections")).toBe(0);
+    expect(own.services.watcherSlots.held()).toBe(0);
+  });
+
+  it("frees the slot of a subscription completed on a socket that stays open, and the socket serves on", async () => {
+    const { sessionToken } = await own.createSession(ownOrg.apiKey, { integrationSlug: "hacker-news", endUserId: "teardown-complete" });
+    const socket = await initialisedSocket(ownWsUrl(), sessionToken);
+    let op = 0;
+    for (let i = 0; i < MAX_WATCHERS_PER_SESSION + 3; i++) {
+      let id = "";
+      // A refused attempt ends its operation; the slot is back once the last `complete` is handled.
+      await expect.poll(async () => outcome(await socket.watch((id = `op-${op++}`)))).toBe("PENDING");
+      socket.complete(id);
+    }
+    await expect.poll(() => metric(own.url, "one_runtime_websocket_subscriptions")).toBe(0);
+    await socket.close();
+  });
+
+  it("frees the slot of an aborted SSE subscription", async () => {
+    const { sessionToken } = await own.createSession(ownOrg.apiKey, { integrationSlug: "hacker-news", endUserId: "teardown-sse" });
+    for (let i = 0; i < MAX_WATCHERS_PER_SESSION + 3; i++) await sseOnceFree(sessionToken);
+    const next = await watchOnceFree(sessionToken);
+    await next.close();
+    await expect.poll(() => own.services.watcherSlots.held()).toBe(0);
+  });
+
+  it("cuts a socket that stops answering pings, freeing its subscription's slot and gauge", async () => {
+    const { sessionToken } = await own.createSession(ownOrg.apiKey, { integrationSlug: "hacker-news", endUserId: "half-open" });
+    // autoPong off: the client is there but silent, like a peer behind a balancer that dropped it.
+    const silent = await initialisedSocket(ownWsUrl(), sessionToken, { autoPong: false });
+    let pings = 0;
+    silent.ws.on("ping", () => pings++);
+    const cut = new Promise<number>((resolve) => silent.ws.once("close", (code) => resolve(code)));
+    expect(outcome(await silent.watch())).toBe("PENDING");
+    expect(await cut).toBe(1006); // terminated: no close frame
+    expect(pings).toBeGreaterThan(0);
+    await expect.poll(() => metric(own.url, "one_runtime_websocket_subscriptions")).toBe(0);
+    expect(await metric(own.url, "one_runtime_websocket_connections")).toBe(0);
+    expect(own.services.watcherSlots.held()).toBe(0);
+  });
+
+  it("keeps a client that answers pings connected across many intervals, still delivering changes", async () => {
+    const { sessionToken } = await own.createSession(ownOrg.apiKey, { integrationSlug: "hacker-news", endUserId: "answering" });
+    const socket = await initialisedSocket(ownWsUrl(), sessionToken);
+    let pings = 0;
+    socket.ws.on("ping", () => pings++);
+    expect(outcome(await socket.watch())).toBe("PENDING");
+    await expect.poll(() => pings, { timeout: 60_000 }).toBeGreaterThanOrEqual(4);
+    expect(socket.ws.readyState).toBe(socket.ws.OPEN);
+    await own.gql(COMPLETE, {}, { token: sessionToken });
+    await expect.poll(() => socket.received.filter((m) => m.type === "next").map((m) => m.payload.data.hostedConnectionSession.status)).toEqual(["PENDING", "CONNECTED"]);
+    await socket.close();
+  });
+
+  it("stops reading the session from the database once its socket is gone", async () => {
+    const { sessionToken, sessionId } = await own.createSession(ownOrg.apiKey, { integrationSlug: "hacker-news", endUserId: "teardown-reads" });
+    const socket = await initialisedSocket(ownWsUrl(), sessionToken);
+    expect(outcome(await socket.watch())).toBe("PENDING");
+    await socket.close();
+    await expect.poll(() => metric(own.url, "one_runtime_websocket_subscriptions")).toBe(0);
+    const readsAfterClose = sessionReads.get(sessionId) ?? 0;
+    expect(readsAfterClose).toBeGreaterThan(0); // the counter sees this watcher's reads
+    // Longer than two resync periods (2 s): a watcher still alive would have read the row again.
+    await new Promise((resolve) => setTimeout(resolve, 5_000));
+    expect(sessionReads.get(sessionId)).toBe(readsAfterClose);
+  });
+});
+
+describe("the session events' watch", () => {
+  it("ends while waiting as soon as its signal aborts, and stops listening", async () => {
+    const target = new EventTarget();
+    let listeners = 0;
+    const counting = {
+      addEventListener: (type: string, l: (e: Event) => void) => (listeners++, target.addEventListener(type, l)),
+      removeEventListener: (type: string, l: (e: Event) => void) => (listeners--, target.removeEventListener(type, l)),
+      dispatchEvent: (e: Event) => target.dispatchEvent(e),
+    };
+    const events = createSessionEvents(counting);
+    const controller = new AbortController();
+    // A resync far away: only the abort can end this wait.
+    const watch = events.watch("s-1", { resyncMs: 600_000, signal: controller.signal });
+    const first = watch.next();
+    events.publish("s-1");
+    expect(await first).toEqual({ done: false, value: undefined });
+    const waiting = watch.next();
+    expect(listeners).toBe(1);
+    controller.abort();
+    expect(await waiting).toEqual({ done: true, value: undefined });
+    expect(listeners).toBe(0);
   });
 });

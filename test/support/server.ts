@@ -27,7 +27,9 @@ export type TestServer = RunningServer & {
   stop(): Promise<void>;
 };
 
-export async function startTestServer(opts: { env?: Record<string, string>; dataDir?: string; databaseUrl?: string } = {}): Promise<TestServer> {
+export async function startTestServer(
+  opts: { env?: Record<string, string>; dataDir?: string; databaseUrl?: string; webSocketPingIntervalMs?: number } = {},
+): Promise<TestServer> {
   const dataDir = opts.dataDir ?? (await mkdtemp(join(tmpdir(), "one-runtime-test-")));
   const db = opts.databaseUrl || testStore !== "postgres" ? undefined : await createTestDatabase();
   const databaseUrl = opts.databaseUrl ?? db?.url;
@@ -46,7 +48,7 @@ export async function startTestServer(opts: { env?: Record<string, string>; data
     ...(databaseUrl ? { DATABASE_URL: databaseUrl, ONE_RUNTIME_ENCRYPTION_KEY: randomBytes(32).toString("base64") } : {}),
     ...opts.env,
   });
-  const running = await startServer(config, { logger: createLogger(config.logLevel, sink) });
+  const running = await startServer(config, { logger: createLogger(config.logLevel, sink), webSocketPingIntervalMs: opts.webSocketPingIntervalMs });
 
   const gql: TestServer["gql"] = async (query, variables, o = {}) => {
     const res = await fetch(`${running.url}/graphql`, {
