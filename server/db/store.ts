@@ -8,6 +8,7 @@ import type { SqlMigrationAwareDriverAdapterFactory } from "@prisma/driver-adapt
 import pg from "pg";
 import { PrismaPGlite } from "pglite-prisma-adapter";
 import { PrismaClient } from "../generated/prisma/client.js";
+import { ownerOnlyFromNowOn, tightenTree } from "./data-dir-permissions.js";
 import { wholeScriptAdapterFactory } from "./migration-adapter.js";
 
 export type StoreKind = "pglite" | "postgres";
@@ -127,9 +128,12 @@ async function openPostgres(url: string, max: number): Promise<Store> {
 }
 
 async function openPglite(folder: string): Promise<Store> {
+  ownerOnlyFromNowOn();
   await mkdir(folder, { recursive: true });
   const db = new PGlite(folder);
   await db.waitReady;
+  // PGlite chmods some files itself while opening (0666, 0644); from here on it creates 0600.
+  await tightenTree(folder);
   const prisma = new PrismaClient({ adapter: new PrismaPGlite(db) });
   return {
     kind: "pglite",
