@@ -1,7 +1,8 @@
-// Start-up and shutdown of one One Runtime instance: config → lock (embedded) → catalog → store
-// and migrations → vault → events → HTTP + WebSocket → background jobs. Tests start it on port 0.
+// Start-up and shutdown of one One Runtime instance: config (keys, listen address) → catalog →
+// lock (embedded) → vault → store, migrations and the keys checked against the data → events →
+// HTTP + WebSocket → background jobs. Tests start it on port 0.
 import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
+import { createServer as createTcpServer, type AddressInfo } from "node:net";
 import { Catalog, syncCatalogToDatabase } from "./catalog/catalog.js";
 import { loadCatalog } from "./catalog/load.js";
 import { ConfigError, type Config } from "./config.js";
@@ -41,10 +42,17 @@ export const REFRESH_INTERVAL_MS = 60_000;
 
 type Cleanups = (() => Promise<unknown>)[];
 
+/** Refuses, before anything else runs, a PostgreSQL store without a configured key. */
+function checkEncryptionKeyConfigured(config: Config) {
+  if (config.databaseUrl && !config.encryptionKey) {
+    throw new ConfigError("ONE_RUNTIME_ENCRYPTION_KEY is required when DATABASE_URL is set (32 bytes, base64)");
+  }
+}
+
 /** The vault's keys: configured, or (embedded only) a development key kept in the data folder. */
 async function openVault(config: Config, logger: Logger): Promise<Vault> {
   if (config.encryptionKey) return new Vault(parseEncryptionKeys(config.encryptionKey));
-  if (config.databaseUrl) throw new ConfigError("ONE_RUNTIME_ENCRYPTION_KEY is required when DATABASE_URL is set (32 bytes, base64)");
+  checkEncryptionKeyConfigured(config);
   const dev = await loadOrCreateDevKey(config.dataDir);
   logger.warn(
     { created: dev.created },
@@ -67,9 +75,35 @@ async function openSessionEvents(config: Config, logger: Logger, checks: Record<
   return redis.events;
 }
 
+/** One line for an address we cannot listen on; other errors as they are. */
+function listenError(error: unknown, config: Config): Error {
+  const code = (error as NodeJS.ErrnoException).code;
+  const where = `port ${config.port} on ${config.host}`;
+  const line =
+    code === "EADDRINUSE" ? `${where} is already in use (PORT, HOST)`
+    : code === "EACCES" ? `${where} needs privileges this process does not have (PORT)`
+    : code === "EADDRNOTAVAIL" ? `HOST ${config.host} is not an address of this machine`
+    : code === "ENOTFOUND" || code === "EAI_AGAIN" || code === "EAI_NONAME" ? `HOST ${config.host} does not resolve to an address`
+    : undefined;
+  return line ? new ConfigError(`Cannot listen: ${line}`) : (error as Error);
+}
+
+/**
+ * Whether we can listen where configured, checked before the store is opened (a port in use
+ * used to surface only after migrations and the catalog sync). The real listen still reports a
+ * port taken in between the same way.
+ */
+function checkCanListen(config: Config): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const probe = createTcpServer();
+    probe.once("error", (e) => reject(listenError(e, config)));
+    probe.listen(config.port, config.host, () => probe.close(() => resolve()));
+  });
+}
+
 function listen(server: Server, config: Config): Promise<string> {
   return new Promise((resolve, reject) => {
-    server.once("error", reject);
+    server.once("error", (e) => reject(listenError(e, config)));
     server.listen(config.port, config.host, () => {
       const port = (server.address() as AddressInfo).port;
       const host = config.host === "0.0.0.0" || config.host === "::" ? "localhost" : config.host.includes(":") ? `[${config.host}]` : config.host;
@@ -99,12 +133,16 @@ export async function startServer(config: Config, opts: { logger?: Logger } = {}
     for (const fn of cleanups.reverse()) await fn().catch((e) => logger.error({ err: { message: (e as Error).message } }, "shutdown step failed"));
   };
   try {
-    const lock = embedded ? await acquireDataDirLock(config.dataDir, "server") : undefined;
-    if (lock) cleanups.push(() => lock.release());
+    // Everything that can be refused without the database is checked before it is opened.
+    checkEncryptionKeyConfigured(config);
+    await checkCanListen(config);
     const loaded = await loadCatalog({ operatorDir: config.catalogDir });
     if (config.sandbox) loaded.integrations.push(sandboxEntry);
     const catalog = new Catalog(loaded);
     const popupAssets = await loadPopupAssets();
+    const lock = embedded ? await acquireDataDirLock(config.dataDir, "server") : undefined;
+    if (lock) cleanups.push(() => lock.release());
+    const vault = await openVault(config, logger);
 
     const store = await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: config.dbPoolSize });
     cleanups.push(() => store.close());
@@ -112,7 +150,6 @@ export async function startServer(config: Config, opts: { logger?: Logger } = {}
     if (applied.length) logger.info({ migrations: applied }, "migrations applied");
     const synced = await syncCatalogToDatabase(store.prisma, catalog);
     logger.info({ integrations: catalog.size, categories: catalog.categories.length, ...synced }, "catalog loaded");
-    const vault = await openVault(config, logger);
 
     const checks: Record<string, DependencyCheck> = { database: (ms) => store.ping(ms) };
     const events = await openSessionEvents(config, logger, checks);
@@ -129,11 +166,13 @@ export async function startServer(config: Config, opts: { logger?: Logger } = {}
     const closeGracefully = prepareGracefulClose(server);
     server.headersTimeout = 20_000;
     server.requestTimeout = 30_000;
-    const ws = attachWebSocket(server, yoga);
-    metrics.setWebSocketStats(ws.stats);
     const url = await listen(server, config);
     const port = (server.address() as AddressInfo).port;
     publicUrl ||= url;
+    // Attached once listening: the WebSocket server re-emits the HTTP server's errors, and
+    // graphql-ws answers a listen error (a port taken) with its own "check your implementation".
+    const ws = attachWebSocket(server, yoga);
+    metrics.setWebSocketStats(ws.stats);
     // Stop accepting, send WebSocket clients elsewhere (1012), let in-flight requests finish.
     cleanups.push(() => closeGracefully({ closeWebSockets: () => ws.close(), logger }));
     if (lock && adminToken) await lock.update({ adminUrl: `http://127.0.0.1:${port}${ADMIN_PATH}`, adminToken });

@@ -54,23 +54,31 @@ export class Vault {
 /** A key's id when none is given: derived from the key, so it is stable and reveals nothing. */
 const derivedKeyId = (key: Buffer) => `k${createHash("sha256").update(key).digest("hex").slice(0, 8)}`;
 
-function decodeKey(text: string): Buffer {
+function decodeKey(text: string, where: string): Buffer {
   const t = text.trim();
   const key = /^[0-9a-fA-F]{64}$/.test(t) ? Buffer.from(t, "hex") : Buffer.from(t, "base64");
-  if (key.length !== 32) throw new VaultError("ONE_RUNTIME_ENCRYPTION_KEY entries must be 32 bytes, base64 or hex");
+  if (key.length !== 32) throw new VaultError(`${where} is not 32 bytes (base64 or hex)`);
   return key;
 }
 
 /**
  * Parses ONE_RUNTIME_ENCRYPTION_KEY: `<key>` or a comma-separated `<id>:<key>` list, newest first
- * (rotation: prepend the new key, keep the old ones until everything is re-encrypted).
+ * (rotation: prepend the new key, keep the old ones until everything is re-encrypted). An id
+ * given twice is refused: which of the two keys sealed what could not be told. Messages name
+ * positions and ids, never key material.
  */
 export function parseEncryptionKeys(value: string): { id: string; key: Buffer }[] {
-  return value.split(",").map((part) => {
+  const keys = value.split(",").map((part, i) => {
     const m = /^([A-Za-z0-9_-]{1,32}):(.+)$/.exec(part.trim());
-    const key = decodeKey(m ? m[2]! : part);
+    const key = decodeKey(m ? m[2]! : part, m ? `key "${m[1]}"` : `entry ${i + 1}`);
     return { id: m ? m[1]! : derivedKeyId(key), key };
   });
+  const seen = new Set<string>();
+  for (const { id } of keys) {
+    if (seen.has(id)) throw new VaultError(`key id "${id}" is given twice (each key needs its own id, newest first)`);
+    seen.add(id);
+  }
+  return keys;
 }
 
 /**

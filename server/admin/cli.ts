@@ -24,12 +24,17 @@ const USAGE = `usage: npm run admin -- <command> [options]
 
 class UsageError extends Error {}
 
+const OPTIONS = { name: { type: "string" }, org: { type: "string" }, id: { type: "string" }, json: { type: "boolean" }, test: { type: "boolean" }, help: { type: "boolean", short: "h" } } as const;
+
 function parseCommand(argv: string[]): { command: AdminCommand; json: boolean } {
-  const { positionals, values } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: { name: { type: "string" }, org: { type: "string" }, id: { type: "string" }, json: { type: "boolean" }, test: { type: "boolean" }, help: { type: "boolean", short: "h" } },
-  });
+  let parsed;
+  try {
+    parsed = parseArgs({ args: argv, allowPositionals: true, options: OPTIONS });
+  } catch (e) {
+    // An unknown flag or a flag without its value: a usage mistake like any other.
+    throw new UsageError((e as Error).message);
+  }
+  const { positionals, values } = parsed;
   const environment = values.test ? "TEST" : "LIVE";
   const need = (v: string | undefined, flag: string) => {
     if (!v) throw new UsageError(`missing --${flag}`);

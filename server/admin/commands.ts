@@ -1,6 +1,7 @@
 // The operator's commands, run either by the CLI on the store directly or by a running server on
 // the CLI's behalf (local admin channel). Input is checked here, once, for both paths.
 import { z } from "zod";
+import { notFound } from "../errors.js";
 import type { PrismaClient } from "../generated/prisma/client.js";
 import { createApiKey, listApiKeys, revokeApiKey } from "../organizations/api-keys.js";
 import { createOrganization, listOrganizations } from "../organizations/organizations.js";
@@ -29,8 +30,12 @@ export async function runAdminCommand(prisma: PrismaClient, raw: unknown): Promi
       const { apiKey, key } = await createApiKey(prisma, cmd);
       return { apiKey: { ...apiKey, key } };
     }
-    case "list-api-keys":
+    case "list-api-keys": {
+      // An unknown organization is a mistake to report, not an organization without keys.
+      const known = await prisma.organization.findUnique({ where: { id: cmd.organizationId }, select: { id: true } });
+      if (!known) throw notFound("Organization");
       return { apiKeys: await listApiKeys(prisma, cmd.organizationId) };
+    }
     case "revoke-api-key":
       return { apiKey: await revokeApiKey(prisma, cmd) };
   }
