@@ -23,7 +23,7 @@ import { createSessionEvents } from "./pubsub.js";
 import { createRedisSessionEvents, redisLocation } from "./redis-events.js";
 import type { Services } from "./services.js";
 import { countSessionsByStatus, expireDueSessions } from "./sessions/lifecycle.js";
-import { loadOrCreateDevKey, parseEncryptionKeys, Vault } from "./vault.js";
+import { loadOrCreateDevKey, parseEncryptionKeys, Vault, type OpenFailure } from "./vault.js";
 import { attachWebSocket } from "./ws.js";
 import { createGraphQL } from "./yoga.js";
 
@@ -51,14 +51,16 @@ function checkEncryptionKeyConfigured(config: Config) {
 
 /** The vault's keys: configured, or (embedded only) a development key kept in the data folder. */
 async function openVault(config: Config, logger: Logger): Promise<Vault> {
-  if (config.encryptionKey) return new Vault(parseEncryptionKeys(config.encryptionKey));
+  // Where it is and why, never what it holds: an altered row or a missing key is the operator's to fix.
+  const onOpenFailure = (failure: OpenFailure) => logger.error(failure, "stored credentials did not decrypt");
+  if (config.encryptionKey) return new Vault(parseEncryptionKeys(config.encryptionKey), { onOpenFailure });
   checkEncryptionKeyConfigured(config);
   const dev = await loadOrCreateDevKey(config.dataDir);
   logger.warn(
     { created: dev.created },
     "ONE_RUNTIME_ENCRYPTION_KEY is not set: using a development key kept in the data folder. Set it for any real deployment.",
   );
-  return new Vault(dev.keys);
+  return new Vault(dev.keys, { onOpenFailure });
 }
 
 /**
