@@ -3,6 +3,7 @@
 // HTTP + WebSocket → background jobs. Tests start it on port 0.
 import { createServer, type Server } from "node:http";
 import { createServer as createTcpServer, type AddressInfo } from "node:net";
+import { verifyEncryptionKeys } from "./admin/key-rotation.js";
 import { Catalog, syncCatalogToDatabase } from "./catalog/catalog.js";
 import { loadCatalog } from "./catalog/load.js";
 import { ConfigError, type Config } from "./config.js";
@@ -150,6 +151,9 @@ export async function startServer(config: Config, opts: { logger?: Logger } = {}
     cleanups.push(() => store.close());
     const applied = await applyMigrations(store);
     if (applied.length) logger.info({ migrations: applied }, "migrations applied");
+    // The keys against the data, before anything is written with them (refused: one line).
+    const keys = await verifyEncryptionKeys(store.prisma, vault);
+    logger.info({ keyIds: vault.keyIds, newest: vault.currentKeyId, recorded: keys.recorded, stillInUse: Object.fromEntries(keys.inUse) }, "encryption keys checked");
     const synced = await syncCatalogToDatabase(store.prisma, catalog);
     logger.info({ integrations: catalog.size, categories: catalog.categories.length, ...synced }, "catalog loaded");
 

@@ -132,14 +132,20 @@ export function parseEncryptionKeys(value: string): { id: string; key: Buffer }[
   return keys;
 }
 
+/** The embedded default's key when the data folder has one; never creates it. */
+export async function readDevKey(dataDir: string): Promise<{ id: string; key: Buffer }[] | undefined> {
+  const existing = await readFile(join(dataDir, "encryption-key"), "utf8").catch(() => undefined);
+  return existing ? parseEncryptionKeys(existing) : undefined;
+}
+
 /**
  * The embedded default's key: generated once into the data folder (mode 0600). Fine for a
  * laptop; a deployment sets ONE_RUNTIME_ENCRYPTION_KEY and keeps it out of the database's reach.
  */
 export async function loadOrCreateDevKey(dataDir: string): Promise<{ keys: { id: string; key: Buffer }[]; created: boolean }> {
   const file = join(dataDir, "encryption-key");
-  const existing = await readFile(file, "utf8").catch(() => undefined);
-  if (existing) return { keys: parseEncryptionKeys(existing), created: false };
+  const existing = await readDevKey(dataDir);
+  if (existing) return { keys: existing, created: false };
   await mkdir(dataDir, { recursive: true });
   const key = randomBytes(32);
   await writeFile(file, `${key.toString("base64")}\n`, { mode: 0o600, flag: "wx" });

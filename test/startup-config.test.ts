@@ -12,8 +12,9 @@ import pg from "pg";
 import { afterAll, describe, expect, it } from "vitest";
 import { createTestDatabase } from "./support/postgres.js";
 import { BUILT, nodeArgs, repoRoot } from "./support/server-build.js";
-import { testStore } from "./support/server.js";
-import { freePort, newEncryptionKey, START_TIMEOUT_MS } from "./support/instances.js";
+import { startTestServer, testStore } from "./support/server.js";
+import { freePort, newEncryptionKey, spawnInstance, START_TIMEOUT_MS } from "./support/instances.js";
+import { createStoreLocation, type StoreLocation } from "./support/store.js";
 
 const cleanups: (() => Promise<unknown>)[] = [];
 afterAll(async () => {
@@ -176,5 +177,66 @@ describe("a database that cannot be used is one line, without a stack", { timeou
     await db.drop();
     const exit = await runServer({ DATABASE_URL: db.url, ONE_RUNTIME_ENCRYPTION_KEY: key() });
     expectOneLineRefusal(exit, /^PostgreSQL refused the connection: database "one_runtime_test_\w+" does not exist$/);
+  });
+});
+
+/** Every table of the store, rows and all, as text: to show a refused start changed nothing. */
+async function dumpStore(location: StoreLocation): Promise<string> {
+  const store = await location.open();
+  try {
+    const tables = await store.prisma.$queryRawUnsafe<{ name: string }[]>(`SELECT table_name AS name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY 1`);
+    const dumps = [];
+    for (const { name } of tables) {
+      const [row] = await store.prisma.$queryRawUnsafe<{ rows: string | null }[]>(`SELECT json_agg(t ORDER BY t::text)::text AS rows FROM "${name}" t`);
+      dumps.push(`${name}: ${row?.rows ?? "[]"}`);
+    }
+    return dumps.join("\n");
+  } finally {
+    await store.close();
+  }
+}
+
+describe("a key that cannot decrypt the stored data is refused, and nothing is written", { timeout: 4 * START_TIMEOUT_MS }, () => {
+  const OLD = key();
+  let location: StoreLocation;
+
+  it("another key under the id the data uses; a key without an id (so another id); and, with no check recorded, a key that opens nothing", async () => {
+    location = await createStoreLocation();
+    cleanups.push(() => location.dispose());
+    const first = await startTestServer({ dataDir: location.dataDir, databaseUrl: location.databaseUrl, env: { ONE_RUNTIME_ENCRYPTION_KEY: `k1:${OLD}` } });
+    const org = await first.createOrganization("Keyed org");
+    const { sessionToken } = await first.createSession(org.apiKey, { integrationSlug: "openai", endUserId: "keyed" });
+    const done = await first.gql(`mutation { completeHostedConnectionSession(input: { credentials: [{ key: "apiKey", value: "sk-proj-keyed-0123456789abcdef0123" }] }) { status } }`, {}, { token: sessionToken });
+    expect(done.data.completeHostedConnectionSession.status).toBe("CONNECTED");
+    await first.stop();
+    const before = await dumpStore(location);
+    expect(before).toMatch(/EncryptionKeyCheck: \[\{"keyId":"k1"/);
+
+    const other = key();
+    expectOneLineRefusal(await runServer({ ...location.env, ONE_RUNTIME_ENCRYPTION_KEY: `k1:${other}` }), /^ONE_RUNTIME_ENCRYPTION_KEY: key k1 is not the key this database knows under that id/);
+    expect(await dumpStore(location)).toBe(before);
+
+    expectOneLineRefusal(await runServer({ ...location.env, ONE_RUNTIME_ENCRYPTION_KEY: other }), /^ONE_RUNTIME_ENCRYPTION_KEY has no key k1 \(1 stored\), which stored credentials are encrypted with/);
+    expect(await dumpStore(location)).toBe(before);
+
+    // A database from before check values: the stored ciphertexts decide.
+    const store = await location.open();
+    await store.prisma.encryptionKeyCheck.deleteMany();
+    await store.close();
+    const unchecked = await dumpStore(location);
+    expectOneLineRefusal(await runServer({ ...location.env, ONE_RUNTIME_ENCRYPTION_KEY: `k1:${other}` }), /^ONE_RUNTIME_ENCRYPTION_KEY: key k1 does not decrypt the credentials stored under that id/);
+    expect(await dumpStore(location)).toBe(unchecked);
+  });
+
+  it("a rotation (a new newest key, the old one kept) starts, and records the new key's check", async () => {
+    const instance = await spawnInstance("rotation", { ...location.env, ONE_RUNTIME_ENCRYPTION_KEY: `k2:${key()},k1:${OLD}` });
+    expect((await fetch(`${instance.url}/healthz`)).status).toBe(200);
+    expect(await instance.stop("SIGTERM")).toMatchObject({ code: 0 });
+    const store = await location.open();
+    try {
+      expect((await store.prisma.encryptionKeyCheck.findMany({ orderBy: { keyId: "asc" } })).map((c) => c.keyId)).toEqual(["k1", "k2"]);
+    } finally {
+      await store.close();
+    }
   });
 });
