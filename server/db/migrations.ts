@@ -81,6 +81,34 @@ async function applyMigrationsLocked(store: Store, dir: string): Promise<string[
   }
 }
 
+type MigrationRow = { finished_at: Date | null; rolled_back_at: Date | null };
+
+/**
+ * `npm run migrate -- resolve <name>`: marks a FAILED migration as rolled back (Prisma's
+ * `migrate resolve --rolled-back`), so the next apply runs it again, as its file now reads. Only
+ * a failed one: marking an applied migration rolled back would apply it twice.
+ */
+export async function resolveFailedMigration(store: Store, name: string): Promise<void> {
+  try {
+    await store.withMigrationLock(async () => {
+      const [table] = await store.prisma.$queryRawUnsafe<{ t: string | null }[]>(`SELECT to_regclass('_prisma_migrations')::text AS t`);
+      const rows = table?.t ? await store.prisma.$queryRawUnsafe<MigrationRow[]>(`SELECT finished_at, rolled_back_at FROM _prisma_migrations WHERE migration_name = $1`, name) : [];
+      if (!rows.some((r) => !r.finished_at && !r.rolled_back_at)) {
+        const state = !rows.length ? "it never ran here" : rows.some((r) => r.finished_at && !r.rolled_back_at) ? "it is applied" : "it is already rolled back";
+        throw new MigrationError(`Migration ${name} is not a failed migration (${state}): nothing to resolve`);
+      }
+      const engine = await openSchemaEngine(schemaPath, await readFile(schemaPath, "utf8"), store.migrationAdapterFactory());
+      try {
+        await engine.markMigrationRolledBack({ migrationName: name });
+      } finally {
+        engine.free();
+      }
+    });
+  } catch (e) {
+    throw e instanceof MigrationError ? e : migrationFailure(e);
+  }
+}
+
 /** The SQL that takes `from` (the migrations, or nothing) to the schema file; "" when in sync. */
 export async function diffSchemaAgainstMigrations(store: Store, schemaText: string, dir = migrationsDir): Promise<string> {
   const engine = await openSchemaEngine(schemaPath, schemaText, store.migrationAdapterFactory());
