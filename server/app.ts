@@ -1,7 +1,9 @@
-// Start-up and shutdown of one One Runtime instance: config → lock (embedded) → catalog → store
-// and migrations → vault → events → HTTP + WebSocket → background jobs. Tests start it on port 0.
+// Start-up and shutdown of one One Runtime instance: config (keys, listen address) → catalog →
+// lock (embedded) → vault → store, migrations and the keys checked against the data → events →
+// HTTP + WebSocket → background jobs. Tests start it on port 0.
 import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
+import { createServer as createTcpServer, type AddressInfo } from "node:net";
+import { verifyEncryptionKeys } from "./admin/key-rotation.js";
 import { Catalog, syncCatalogToDatabase } from "./catalog/catalog.js";
 import { loadCatalog } from "./catalog/load.js";
 import { ConfigError, type Config } from "./config.js";
@@ -22,7 +24,7 @@ import { createSessionEvents, type SessionEvents } from "./pubsub.js";
 import { createRedisSessionEvents, redisLocation } from "./redis-events.js";
 import type { Services } from "./services.js";
 import { countSessionsByStatus, expireDueSessions } from "./sessions/lifecycle.js";
-import { loadOrCreateDevKey, parseEncryptionKeys, Vault } from "./vault.js";
+import { loadOrCreateDevKey, parseEncryptionKeys, Vault, type OpenFailure } from "./vault.js";
 import { createMemoryWatcherSlots, createRedisWatcherSlots, type WatcherSlots } from "./watcher-slots.js";
 import { attachWebSocket } from "./ws.js";
 import { createGraphQL } from "./yoga.js";
@@ -42,16 +44,25 @@ export const REFRESH_INTERVAL_MS = 60_000;
 
 type Cleanups = (() => Promise<unknown>)[];
 
+/** Refuses, before anything else runs, a PostgreSQL store without a configured key. */
+function checkEncryptionKeyConfigured(config: Config) {
+  if (config.databaseUrl && !config.encryptionKey) {
+    throw new ConfigError("ONE_RUNTIME_ENCRYPTION_KEY is required when DATABASE_URL is set (32 bytes, base64)");
+  }
+}
+
 /** The vault's keys: configured, or (embedded only) a development key kept in the data folder. */
 async function openVault(config: Config, logger: Logger): Promise<Vault> {
-  if (config.encryptionKey) return new Vault(parseEncryptionKeys(config.encryptionKey));
-  if (config.databaseUrl) throw new ConfigError("ONE_RUNTIME_ENCRYPTION_KEY is required when DATABASE_URL is set (32 bytes, base64)");
+  // Where it is and why, never what it holds: an altered row or a missing key is the operator's to fix.
+  const onOpenFailure = (failure: OpenFailure) => logger.error(failure, "stored credentials did not decrypt");
+  if (config.encryptionKey) return new Vault(parseEncryptionKeys(config.encryptionKey), { onOpenFailure });
+  checkEncryptionKeyConfigured(config);
   const dev = await loadOrCreateDevKey(config.dataDir);
   logger.warn(
     { created: dev.created },
     "ONE_RUNTIME_ENCRYPTION_KEY is not set: using a development key kept in the data folder. Set it for any real deployment.",
   );
-  return new Vault(dev.keys);
+  return new Vault(dev.keys, { onOpenFailure });
 }
 
 /**
@@ -69,9 +80,35 @@ async function openSessionEvents(config: Config, logger: Logger, checks: Record<
   return { events: redis.events, watcherSlots: createRedisWatcherSlots(redis.commands, logger) };
 }
 
+/** One line for an address we cannot listen on; other errors as they are. */
+function listenError(error: unknown, config: Config): Error {
+  const code = (error as NodeJS.ErrnoException).code;
+  const where = `port ${config.port} on ${config.host}`;
+  const line =
+    code === "EADDRINUSE" ? `${where} is already in use (PORT, HOST)`
+    : code === "EACCES" ? `${where} needs privileges this process does not have (PORT)`
+    : code === "EADDRNOTAVAIL" ? `HOST ${config.host} is not an address of this machine`
+    : code === "ENOTFOUND" || code === "EAI_AGAIN" || code === "EAI_NONAME" ? `HOST ${config.host} does not resolve to an address`
+    : undefined;
+  return line ? new ConfigError(`Cannot listen: ${line}`) : (error as Error);
+}
+
+/**
+ * Whether we can listen where configured, checked before the store is opened (a port in use
+ * used to surface only after migrations and the catalog sync). The real listen still reports a
+ * port taken in between the same way.
+ */
+function checkCanListen(config: Config): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const probe = createTcpServer();
+    probe.once("error", (e) => reject(listenError(e, config)));
+    probe.listen(config.port, config.host, () => probe.close(() => resolve()));
+  });
+}
+
 function listen(server: Server, config: Config): Promise<string> {
   return new Promise((resolve, reject) => {
-    server.once("error", reject);
+    server.once("error", (e) => reject(listenError(e, config)));
     server.listen(config.port, config.host, () => {
       const port = (server.address() as AddressInfo).port;
       const host = config.host === "0.0.0.0" || config.host === "::" ? "localhost" : config.host.includes(":") ? `[${config.host}]` : config.host;
@@ -101,20 +138,26 @@ export async function startServer(config: Config, opts: { logger?: Logger; webSo
     for (const fn of cleanups.reverse()) await fn().catch((e) => logger.error({ err: { message: (e as Error).message } }, "shutdown step failed"));
   };
   try {
-    const lock = embedded ? await acquireDataDirLock(config.dataDir, "server") : undefined;
-    if (lock) cleanups.push(() => lock.release());
+    // Everything that can be refused without the database is checked before it is opened.
+    checkEncryptionKeyConfigured(config);
+    await checkCanListen(config);
     const loaded = await loadCatalog({ operatorDir: config.catalogDir });
     if (config.sandbox) loaded.integrations.push(sandboxEntry);
     const catalog = new Catalog(loaded);
     const popupAssets = await loadPopupAssets();
+    const lock = embedded ? await acquireDataDirLock(config.dataDir, "server") : undefined;
+    if (lock) cleanups.push(() => lock.release());
+    const vault = await openVault(config, logger);
 
     const store = await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: config.dbPoolSize });
     cleanups.push(() => store.close());
     const applied = await applyMigrations(store);
     if (applied.length) logger.info({ migrations: applied }, "migrations applied");
+    // The keys against the data, before anything is written with them (refused: one line).
+    const keys = await verifyEncryptionKeys(store.prisma, vault);
+    logger.info({ keyIds: vault.keyIds, newest: vault.currentKeyId, recorded: keys.recorded, stillInUse: Object.fromEntries(keys.inUse) }, "encryption keys checked");
     const synced = await syncCatalogToDatabase(store.prisma, catalog);
     logger.info({ integrations: catalog.size, categories: catalog.categories.length, ...synced }, "catalog loaded");
-    const vault = await openVault(config, logger);
 
     const checks: Record<string, DependencyCheck> = { database: (ms) => store.ping(ms) };
     const { events, watcherSlots } = await openSessionEvents(config, logger, checks);
@@ -132,11 +175,13 @@ export async function startServer(config: Config, opts: { logger?: Logger; webSo
     const closeGracefully = prepareGracefulClose(server);
     server.headersTimeout = 20_000;
     server.requestTimeout = 30_000;
-    const ws = attachWebSocket(server, yoga, { pingIntervalMs: opts.webSocketPingIntervalMs });
-    metrics.setWebSocketStats(ws.stats);
     const url = await listen(server, config);
     const port = (server.address() as AddressInfo).port;
     publicUrl ||= url;
+    // Attached once listening: the WebSocket server re-emits the HTTP server's errors, and
+    // graphql-ws answers a listen error (a port taken) with its own "check your implementation".
+    const ws = attachWebSocket(server, yoga, { pingIntervalMs: opts.webSocketPingIntervalMs });
+    metrics.setWebSocketStats(ws.stats);
     // Stop accepting, send WebSocket clients elsewhere (1012), let in-flight requests finish.
     cleanups.push(() => closeGracefully({ closeWebSockets: () => ws.close(), logger }));
     if (lock && adminToken) await lock.update({ adminUrl: `http://127.0.0.1:${port}${ADMIN_PATH}`, adminToken });

@@ -1,18 +1,50 @@
 // Every environment variable the service reads, parsed once into a typed object and passed down.
 import { resolve } from "node:path";
 import { z } from "zod";
+import { parseEncryptionKeys } from "./vault.js";
 
 const emptyAsUndefined = (v: unknown) => (v === "" ? undefined : v);
+
+/**
+ * A PostgreSQL URL with a host and a database name. `z.url()` alone took `postgresql:/x` (no
+ * host: the pool then quietly used 127.0.0.1). Messages never quote the URL: it holds a password.
+ */
+const databaseUrl = z.string().superRefine((value, ctx) => {
+  const expected = "expected postgresql://user:password@host:5432/database";
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return void ctx.addIssue({ code: "custom", message: `not a URL (${expected})` });
+  }
+  const database = url.pathname.replace(/^\//, "");
+  const problem =
+    !/^postgres(ql)?:$/.test(url.protocol) ? "the scheme must be postgresql:// or postgres://"
+    : !value.slice(url.protocol.length).startsWith("//") || !url.hostname ? "no host"
+    : !database ? "no database name"
+    : database.includes("/") ? "a database name cannot contain /"
+    : undefined;
+  if (problem) ctx.addIssue({ code: "custom", message: `${problem} (${expected})` });
+});
+
+/** `<key>` or `id:key,id:key` newest first; the parse errors name ids and positions, never key material. */
+const encryptionKey = z.string().superRefine((value, ctx) => {
+  try {
+    parseEncryptionKeys(value);
+  } catch (e) {
+    ctx.addIssue({ code: "custom", message: (e as Error).message });
+  }
+});
 
 const envSchema = z.object({
   PORT: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(0).max(65535).default(4000)),
   HOST: z.preprocess(emptyAsUndefined, z.string().default("127.0.0.1")),
   ONE_RUNTIME_PUBLIC_URL: z.preprocess(emptyAsUndefined, z.url({ protocol: /^https?$/ }).optional()),
   ONE_RUNTIME_DATA_DIR: z.preprocess(emptyAsUndefined, z.string().default(".one-runtime")),
-  DATABASE_URL: z.preprocess(emptyAsUndefined, z.url({ protocol: /^postgres(ql)?$/ }).optional()),
+  DATABASE_URL: z.preprocess(emptyAsUndefined, databaseUrl.optional()),
   REDIS_URL: z.preprocess(emptyAsUndefined, z.url({ protocol: /^rediss?$/ }).optional()),
   ONE_RUNTIME_CATALOG_DIR: z.preprocess(emptyAsUndefined, z.string().optional()),
-  ONE_RUNTIME_ENCRYPTION_KEY: z.preprocess(emptyAsUndefined, z.string().optional()),
+  ONE_RUNTIME_ENCRYPTION_KEY: z.preprocess(emptyAsUndefined, encryptionKey.optional()),
   ONE_RUNTIME_LOG_LEVEL: z.preprocess(emptyAsUndefined, z.enum(["debug", "info", "warn", "error", "silent"]).default("info")),
   ONE_RUNTIME_DEV_ORG: z.preprocess(emptyAsUndefined, z.enum(["true", "false"]).optional()),
   ONE_RUNTIME_SANDBOX: z.preprocess(emptyAsUndefined, z.enum(["true", "false"]).optional()),
@@ -49,13 +81,14 @@ export type Config = {
   graphiql: boolean;
 };
 
+/** A configuration the service refuses to start with; its message is one line, for stderr. */
 export class ConfigError extends Error {}
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const parsed = envSchema.safeParse(env);
   if (!parsed.success) {
-    const lines = parsed.error.issues.map((i) => `  ${i.path.join(".")}: ${i.message}`);
-    throw new ConfigError(`Invalid configuration:\n${lines.join("\n")}`);
+    const issues = parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`);
+    throw new ConfigError(`Invalid configuration: ${issues.join("; ")}`);
   }
   const e = parsed.data;
   // Production shows no schema to strangers unless told to.

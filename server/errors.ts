@@ -19,6 +19,12 @@ export const ERROR_CODES = [
   { code: "CONFLICT", thrown: true, description: "The request conflicts with the current state of what it changes." },
   { code: "NEEDS_REAUTH", thrown: true, description: "The provider refused a token refresh: create a session with `connectionId` to re-authorize the connection." },
   { code: "PROVIDER_ERROR", thrown: true, description: "The provider failed or answered something unusable." },
+  {
+    code: "CREDENTIALS_UNREADABLE",
+    thrown: true,
+    description:
+      "Stored credentials (a connection's, or an OAuth app's client secret) failed their integrity check: altered in the database, or encrypted with a key this server does not have. Nothing is returned and the operator is alerted in the log; re-authorize the connection or configure the OAuth app again.",
+  },
   { code: "RATE_LIMITED", thrown: true, description: "Too many subscriptions for one session, or operations on one WebSocket; retry once some have ended (HTTP 429)." },
   { code: "QUERY_TOO_DEEP", thrown: false, description: "The document nests fields deeper than the server allows." },
   { code: "TOO_MANY_ALIASES", thrown: false, description: "The document uses more aliases than the server allows." },

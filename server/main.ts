@@ -3,6 +3,8 @@
 import { startServer } from "./app.js";
 import { ConfigError, loadConfig } from "./config.js";
 import { DataDirBusyError } from "./db/data-dir-lock.js";
+import { MigrationError } from "./db/migrations.js";
+import { DatabaseUnavailableError } from "./db/store.js";
 import { CatalogError } from "./catalog/load.js";
 
 const SHUTDOWN_LIMIT_MS = 15_000;
@@ -57,11 +59,15 @@ async function main() {
   process.on("SIGINT", () => stop("SIGINT"));
 }
 
+/** Refusals whose message already says what is wrong and what to change. */
+const EXPLAINED = [ConfigError, CatalogError, DataDirBusyError, MigrationError, DatabaseUnavailableError];
+
+// A refusal is one line on stderr, never a stack: the stack of an unexpected failure only with
+// ONE_RUNTIME_LOG_LEVEL=debug (read raw: the configuration itself may be what failed).
 main().catch((error) => {
-  if (error instanceof ConfigError || error instanceof CatalogError || error instanceof DataDirBusyError) {
-    process.stderr.write(`${error.message}\n`);
-  } else {
-    process.stderr.write(`One Runtime failed to start: ${(error as Error).stack ?? error}\n`);
-  }
+  const e = error instanceof Error ? error : new Error(String(error));
+  if (EXPLAINED.some((type) => e instanceof type)) process.stderr.write(`${e.message}\n`);
+  else process.stderr.write(`One Runtime failed to start: ${e.message.split("\n")[0]}\n`);
+  if (process.env.ONE_RUNTIME_LOG_LEVEL === "debug" && !EXPLAINED.some((type) => e instanceof type)) process.stderr.write(`${e.stack}\n`);
   process.exit(1);
 });

@@ -131,6 +131,21 @@ describe("while a server runs on the same store", { timeout: 2 * CHILD_TIMEOUT_M
     expect(usage.stderr).toContain("usage: npm run admin");
   });
 
+  it("an unknown flag prints the usage and exits 2, without running anything", async () => {
+    const r = await admin("list-orgs", "--organisation", "x");
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe("");
+    expect(r.stderr).toContain("--organisation");
+    expect(r.stderr).toContain("usage: npm run admin");
+  });
+
+  it("list-api-keys for an unknown organization is NOT_FOUND with a failing exit code, not an empty list", async () => {
+    const r = await admin("list-api-keys", "--org", "00000000-0000-4000-8000-00000000dead", "--json");
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe("");
+    expect(r.stderr.trim()).toBe("Organization not found");
+  });
+
   it.runIf(testStore === "pglite")("npm run migrate refuses to open the folder the server holds", async () => {
     const r = await cli(BUILT.migrateCli, []);
     expect(r.code).toBe(1);

@@ -124,11 +124,60 @@ describe("migrations", { timeout: 180_000 }, () => {
     // The failure is recorded: a server refuses to start on this database until an operator
     // resolves it, rather than running against a half-migrated schema.
     await store.close();
-    await expect(startTestServer({ dataDir: location.dataDir, databaseUrl: location.databaseUrl })).rejects.toThrow(/found failed migrations/);
+    await expect(startTestServer({ dataDir: location.dataDir, databaseUrl: location.databaseUrl })).rejects.toThrow(
+      /found failed migrations in the database: 99991231235959_broken\. Fix the migration, run `npm run migrate -- resolve 99991231235959_broken`/,
+    );
   });
 });
 
 describe("npm run migrate", { timeout: 240_000 }, () => {
+  it("resolve marks a failed migration rolled back (and nothing else), so the fixed migration applies on the next run", async () => {
+    const location = await createStoreLocation();
+    cleanups.push(() => location.dispose());
+    const names = await migrationNames();
+    const broken = "99991231235959_broken";
+    const withBroken = await migrationsFolder(names);
+    await mkdir(join(withBroken, broken));
+    await writeFile(join(withBroken, broken, "migration.sql"), `CREATE TABLE "ResolvedProbe" (id INT);\nSELEC 1;\n`);
+    let store = await location.open();
+    await expect(applyMigrations(store, withBroken)).rejects.toThrow(`Migration ${broken} failed`);
+    await expect(applyMigrations(store, withBroken)).rejects.toThrow(/found failed migrations/);
+    await store.close();
+
+    const env = { ...process.env, DATABASE_URL: "", ...location.env, ONE_RUNTIME_LOG_LEVEL: "silent" };
+    const migrate = (...args: string[]) =>
+      run(process.execPath, [...nodeArgs(BUILT.migrateCli), ...args], { cwd: repoRoot, env, timeout: 120_000 }).then(
+        (r) => ({ code: 0, stdout: r.stdout, stderr: r.stderr }),
+        (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, stdout: e.stdout, stderr: e.stderr }),
+      );
+    // Refused: no name, a name that never ran, an applied migration.
+    expect(await migrate("resolve")).toMatchObject({ code: 2, stderr: expect.stringContaining("npm run migrate -- resolve <name>") });
+    expect(await migrate("resolve", "20000101000000_never")).toMatchObject({ code: 1, stderr: "Migration 20000101000000_never is not a failed migration (it never ran here): nothing to resolve\n" });
+    expect(await migrate("resolve", names[0]!)).toMatchObject({ code: 1, stderr: `Migration ${names[0]} is not a failed migration (it is applied): nothing to resolve\n` });
+
+    const resolved = await migrate("resolve", broken);
+    expect(resolved, resolved.stderr).toMatchObject({ code: 0 });
+    expect(resolved.stdout).toContain(`marked ${broken} as rolled back`);
+    expect(await migrate("resolve", broken)).toMatchObject({ code: 1, stderr: expect.stringContaining("it is already rolled back") });
+
+    // Fixed, it applies on the next run, and the history keeps the failed attempt.
+    await writeFile(join(withBroken, broken, "migration.sql"), `CREATE TABLE "ResolvedProbe" (id INT);\nSELECT 1;\n`);
+    store = await location.open();
+    try {
+      expect(await applyMigrations(store, withBroken)).toEqual([broken]);
+      expect(await finishedNames(store)).toEqual([...names, broken]);
+      expect(await tableExists(store, "ResolvedProbe")).toBe(true);
+      expect((await recorded(store)).filter((r) => r.migration_name === broken).map((r) => [r.finished_at !== null, r.rolled_back_at !== null])).toEqual(
+        expect.arrayContaining([
+          [false, true],
+          [true, false],
+        ]),
+      );
+    } finally {
+      await store.close();
+    }
+  });
+
   it("applies pending migrations, then reports the store up to date", async () => {
     const location = await createStoreLocation();
     cleanups.push(() => location.dispose());

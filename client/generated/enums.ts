@@ -21,6 +21,8 @@ export type ErrorCode =
   | 'BAD_USER_INPUT'
   /** The request conflicts with the current state of what it changes. */
   | 'CONFLICT'
+  /** Stored credentials (a connection's, or an OAuth app's client secret) failed their integrity check: altered in the database, or encrypted with a key this server does not have. Nothing is returned and the operator is alerted in the log; re-authorize the connection or configure the OAuth app again. */
+  | 'CREDENTIALS_UNREADABLE'
   /** The credential is valid but not for this operation (e.g. a session token where an API key is needed). */
   | 'FORBIDDEN'
   /** The document is not valid GraphQL syntax. */

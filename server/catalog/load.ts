@@ -1,7 +1,7 @@
 // Reads the shipped catalog and an operator's own folder (ONE_RUNTIME_CATALOG_DIR), validates
 // every file, and fails with the file and field named. Both folders have the same layout:
 // categories.json, integrations/<slug>.json, logos/<slug>.svg (optional).
-import { readdir, readFile } from "node:fs/promises";
+import { readdir, readFile, stat } from "node:fs/promises";
 import { basename, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { z } from "zod";
@@ -73,7 +73,22 @@ async function loadFolder(dir: string, requireCategories: boolean) {
   return { categories, integrations, logos };
 }
 
+/**
+ * An operator's folder must exist and hold a catalog: a typo in ONE_RUNTIME_CATALOG_DIR used to
+ * start the service on the shipped catalog alone, without a word.
+ */
+async function checkOperatorFolder(dir: string): Promise<void> {
+  const info = await stat(dir).catch(() => undefined);
+  if (!info) throw new CatalogError(`ONE_RUNTIME_CATALOG_DIR: folder ${dir} does not exist`);
+  if (!info.isDirectory()) throw new CatalogError(`ONE_RUNTIME_CATALOG_DIR: ${dir} is not a folder`);
+  const names = await readdir(dir);
+  if (!names.includes("categories.json") && !names.includes("integrations")) {
+    throw new CatalogError(`ONE_RUNTIME_CATALOG_DIR: folder ${dir} has neither categories.json nor integrations/ (same layout as catalog/)`);
+  }
+}
+
 export async function loadCatalog(opts: { operatorDir?: string | undefined; shippedDir?: string }): Promise<LoadedCatalog> {
+  if (opts.operatorDir) await checkOperatorFolder(opts.operatorDir);
   const shipped = await loadFolder(opts.shippedDir ?? shippedCatalogDir, true);
   const operator = opts.operatorDir ? await loadFolder(opts.operatorDir, false) : undefined;
 

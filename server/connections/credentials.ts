@@ -22,15 +22,16 @@ export type StoredCredentials =
 /** Which connection a ciphertext belongs to. */
 export type CredentialsOwner = { organizationId: string; id: string };
 
-const binding = (owner: CredentialsOwner) => ({ purpose: "connection-credentials" as const, organizationId: owner.organizationId, rowId: owner.id });
+/** What a connection's ciphertext is bound to: its purpose, organization and row. */
+export const credentialsBinding = (owner: CredentialsOwner) => ({ purpose: "connection-credentials" as const, organizationId: owner.organizationId, rowId: owner.id });
 
 export function sealCredentials(vault: Vault, owner: CredentialsOwner, credentials: StoredCredentials): Sealed {
-  return vault.seal(credentials, binding(owner));
+  return vault.seal(credentials, credentialsBinding(owner));
 }
 
 /** Opens a connection row's `credentialsEnc` (with its `encryptionKeyId`). */
 export function openCredentials(vault: Vault, row: CredentialsOwner & { credentialsEnc: string; encryptionKeyId: string }): StoredCredentials {
-  return vault.open<StoredCredentials>({ ciphertext: row.credentialsEnc, keyId: row.encryptionKeyId }, binding(row));
+  return vault.open<StoredCredentials>({ ciphertext: row.credentialsEnc, keyId: row.encryptionKeyId }, credentialsBinding(row));
 }
 
 const MAX_VALUE_LENGTH = 4096;

@@ -5,6 +5,7 @@
 import { randomBytes } from "node:crypto";
 import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { ownerOnlyFromNowOn, tightenDataDir } from "./data-dir-permissions.js";
 
 export type LockInfo = { pid: number; role: "server" | "cli"; adminUrl?: string; adminToken?: string };
 
@@ -44,7 +45,10 @@ export type DataDirLock = { info: LockInfo; update(info: Partial<LockInfo>): Pro
 
 /** Takes the folder's lock or throws DataDirBusyError naming the holder. */
 export async function acquireDataDirLock(dataDir: string, role: LockInfo["role"]): Promise<DataDirLock> {
+  // Every path that opens the folder (server, admin CLI, migrate) comes through here first.
+  ownerOnlyFromNowOn();
   await mkdir(dataDir, { recursive: true });
+  await tightenDataDir(dataDir);
   const file = lockPath(dataDir);
   for (let attempt = 0; attempt < 3; attempt++) {
     const info: LockInfo = { pid: process.pid, role };

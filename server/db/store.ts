@@ -8,6 +8,7 @@ import type { SqlMigrationAwareDriverAdapterFactory } from "@prisma/driver-adapt
 import pg from "pg";
 import { PrismaPGlite } from "pglite-prisma-adapter";
 import { PrismaClient } from "../generated/prisma/client.js";
+import { ownerOnlyFromNowOn, tightenTree } from "./data-dir-permissions.js";
 import { wholeScriptAdapterFactory } from "./migration-adapter.js";
 
 export type StoreKind = "pglite" | "postgres";
@@ -51,6 +52,34 @@ class CharAsTextPool extends pg.Pool {
     }
     return result as never;
   }
+}
+
+/** The database cannot be used at all (unreachable, unknown database or role, refused); one line. */
+export class DatabaseUnavailableError extends Error {}
+
+/**
+ * A connection failure as one line naming what failed, or undefined for any other error. pg
+ * reports network errors by errno code and the server's refusals by SQLSTATE (class 08: the
+ * connection, 28: authorization, 3D: no such database, 53/57: the server cannot take us).
+ */
+export function describeConnectionFailure(error: unknown): string | undefined {
+  const e = error as { code?: string; message?: string; address?: string; port?: number; hostname?: string };
+  const at = e.address ? ` at ${e.address}${e.port ? `:${e.port}` : ""}` : "";
+  switch (e.code) {
+    case "ECONNREFUSED":
+      return `Cannot connect to PostgreSQL${at}: connection refused`;
+    case "ENOTFOUND":
+    case "EAI_AGAIN":
+      return `Cannot connect to PostgreSQL: ${e.hostname ? `host ${e.hostname}` : "its host"} does not resolve`;
+    case "ETIMEDOUT":
+    case "EHOSTUNREACH":
+    case "ENETUNREACH":
+    case "ECONNRESET":
+      return `Cannot connect to PostgreSQL${at}: ${e.code}`;
+  }
+  if (e.code && /^(08|28|3D|53|57)[0-9A-Z]{3}$/.test(e.code)) return `PostgreSQL refused the connection: ${(e.message ?? "").split("\n")[0]}`;
+  if (/timeout expired|Connection terminated/i.test(e.message ?? "")) return `Cannot connect to PostgreSQL: ${(e.message ?? "").split("\n")[0]}`;
+  return undefined;
 }
 
 /** Splits a postgres URL into parts: given a connection string, adapter-pg has confused databases. */
@@ -127,9 +156,12 @@ async function openPostgres(url: string, max: number): Promise<Store> {
 }
 
 async function openPglite(folder: string): Promise<Store> {
+  ownerOnlyFromNowOn();
   await mkdir(folder, { recursive: true });
   const db = new PGlite(folder);
   await db.waitReady;
+  // PGlite chmods some files itself while opening (0666, 0644); from here on it creates 0600.
+  await tightenTree(folder);
   const prisma = new PrismaClient({ adapter: new PrismaPGlite(db) });
   return {
     kind: "pglite",

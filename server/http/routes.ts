@@ -57,7 +57,7 @@ export function routeTable(deps: RouteDeps): Record<string, RouteHandler> {
     "/metrics": deps.metrics.handler,
   };
   if (deps.services.config.graphiql) for (const [name, file] of Object.entries(graphiqlFiles)) routes[`/graphiql/${name}`] = (req, res) => sendStatic(req, res, file);
-  if (deps.adminToken) routes[ADMIN_PATH] = adminChannel(deps.services.prisma, deps.adminToken);
+  if (deps.adminToken) routes[ADMIN_PATH] = adminChannel(deps.services.prisma, deps.adminToken, deps.services.vault);
   if (deps.sandboxCallbackUrl) {
     const sandbox = sandboxEndpoints(deps.sandboxCallbackUrl);
     routes["/sandbox/oauth/authorize"] = sandbox.authorize;

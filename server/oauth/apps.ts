@@ -23,7 +23,8 @@ type ConfigQuery = { include?: Prisma.IntegrationConfigInclude; select?: Prisma.
 
 export const redirectUri = (services: Services) => `${services.publicUrl()}/oauth/callback`;
 
-const secretBinding = (organizationId: string, rowId: string) => ({ purpose: "oauth-client-secret" as const, organizationId, rowId });
+/** What an OAuth app's sealed client secret is bound to: its organization and row. */
+export const secretBinding = (organizationId: string, rowId: string) => ({ purpose: "oauth-client-secret" as const, organizationId, rowId });
 
 export async function configureIntegration(services: Services, organizationId: string, raw: z.input<typeof configureSchema>) {
   const input = parseInput(configureSchema, raw, "Invalid OAuth app configuration");

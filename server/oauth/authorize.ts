@@ -14,6 +14,9 @@ import { checkUserInputs, oauth2Of } from "./provider.js";
 /** What the callback needs from the start, sealed in the session row. */
 export type SealedFlow = { codeVerifier: string | null; redirectUri: string; userInputs: Record<string, string>; scopes: string[] };
 
+/** What a session's sealed flow is bound to: its organization and row. */
+export const flowBinding = (session: { organizationId: string; id: string }) => ({ purpose: "oauth-flow" as const, organizationId: session.organizationId, rowId: session.id });
+
 export async function startHostedConnectionAuthorization(
   services: Services,
   session: HostedConnectionSession,
@@ -31,7 +34,7 @@ export async function startHostedConnectionAuthorization(
   const state = randomSecret(32);
   const codeVerifier = def.pkce ? oauth.generateRandomCodeVerifier() : null;
   const flow: SealedFlow = { codeVerifier, redirectUri: redirectUri(services), userInputs, scopes: credentials.scopes };
-  const sealed = services.vault.seal(flow, { purpose: "oauth-flow", organizationId: session.organizationId, rowId: session.id });
+  const sealed = services.vault.seal(flow, flowBinding(session));
 
   const url = new URL(provider.authorizationUrl);
   url.searchParams.set("response_type", "code");

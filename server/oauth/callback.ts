@@ -10,7 +10,7 @@ import type { Services } from "../services.js";
 import { endSession, finishSessionWithConnection } from "../sessions/finish.js";
 import { expireIfDue } from "../sessions/lifecycle.js";
 import { oauthProviderFor } from "./apps.js";
-import type { SealedFlow } from "./authorize.js";
+import { flowBinding, type SealedFlow } from "./authorize.js";
 import { oauth2Of, providerErrorCode, tokenSetFrom } from "./provider.js";
 
 /** What the callback page says; `closeAfterMs` closes the window by itself after a success. */
@@ -50,7 +50,7 @@ async function exchange(services: Services, session: HostedConnectionSession, ur
     entryName = entry.name;
     const def = oauth2Of(entry);
     if (!session.oauthFlowEnc || !session.oauthFlowKeyId) throw new Error("the session has no sealed flow");
-    const flow = services.vault.open<SealedFlow>({ ciphertext: session.oauthFlowEnc, keyId: session.oauthFlowKeyId }, { purpose: "oauth-flow", organizationId: session.organizationId, rowId: session.id });
+    const flow = services.vault.open<SealedFlow>({ ciphertext: session.oauthFlowEnc, keyId: session.oauthFlowKeyId }, flowBinding(session));
     const { provider } = await oauthProviderFor(services, session.organizationId, entry, flow.userInputs);
     // RFC 9207: `iss` is compared with the issuer the catalog names; a provider whose issuer we
     // do not know (most configure none) cannot be checked, so its `iss` is not compared with a guess.
