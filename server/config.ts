@@ -4,6 +4,27 @@ import { z } from "zod";
 
 const emptyAsUndefined = (v: unknown) => (v === "" ? undefined : v);
 
+/** A request budget: `points` requests per window of `durationSeconds`; null = no limit. */
+export type RateLimitRule = { points: number; durationSeconds: number } | null;
+
+/** `<requests>/<seconds>s` (e.g. `3000/10s`: up to 3000 requests in any 10-second window) or `off`. */
+const rateLimit = (fallback: string) =>
+  z.preprocess(
+    emptyAsUndefined,
+    z
+      .string()
+      .default(fallback)
+      .refine((v) => v === "off" || /^[1-9]\d{0,6}\/[1-9]\d{0,4}s$/.test(v), "use `<requests>/<seconds>s`, e.g. `3000/10s`, or `off`")
+      .transform((v): RateLimitRule => {
+        if (v === "off") return null;
+        const [points, seconds] = v.slice(0, -1).split("/").map(Number);
+        return { points: points!, durationSeconds: seconds! };
+      }),
+  );
+
+/** Defaults a legitimate caller never reaches: a backend's bursts, a popup and its SDK, GraphiQL. */
+export const DEFAULT_RATE_LIMITS = { apiKey: "3000/10s", session: "120/60s", anonymous: "300/60s" } as const;
+
 const envSchema = z.object({
   PORT: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(0).max(65535).default(4000)),
   HOST: z.preprocess(emptyAsUndefined, z.string().default("127.0.0.1")),
@@ -18,6 +39,9 @@ const envSchema = z.object({
   ONE_RUNTIME_SANDBOX: z.preprocess(emptyAsUndefined, z.enum(["true", "false"]).optional()),
   ONE_RUNTIME_DB_POOL_SIZE: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(1).max(200).default(10)),
   ONE_RUNTIME_METRICS_TOKEN: z.preprocess(emptyAsUndefined, z.string().min(16, "use at least 16 characters").optional()),
+  ONE_RUNTIME_RATE_LIMIT_API_KEY: rateLimit(DEFAULT_RATE_LIMITS.apiKey),
+  ONE_RUNTIME_RATE_LIMIT_SESSION: rateLimit(DEFAULT_RATE_LIMITS.session),
+  ONE_RUNTIME_RATE_LIMIT_ANONYMOUS: rateLimit(DEFAULT_RATE_LIMITS.anonymous),
 });
 
 export type Config = {
@@ -40,6 +64,8 @@ export type Config = {
   dbPoolSize: number;
   /** Bearer token for /metrics; unset = /metrics answers loopback callers only. */
   metricsToken: string | undefined;
+  /** GraphQL requests per API key, per session token, and per client address for callers without a valid credential. */
+  rateLimits: { apiKey: RateLimitRule; session: RateLimitRule; anonymous: RateLimitRule };
 };
 
 export class ConfigError extends Error {}
@@ -65,5 +91,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     sandbox: e.ONE_RUNTIME_SANDBOX ? e.ONE_RUNTIME_SANDBOX === "true" : !e.DATABASE_URL,
     metricsToken: e.ONE_RUNTIME_METRICS_TOKEN,
     dbPoolSize: e.ONE_RUNTIME_DB_POOL_SIZE,
+    rateLimits: { apiKey: e.ONE_RUNTIME_RATE_LIMIT_API_KEY, session: e.ONE_RUNTIME_RATE_LIMIT_SESSION, anonymous: e.ONE_RUNTIME_RATE_LIMIT_ANONYMOUS },
   };
 }
