@@ -21,6 +21,7 @@ import { refreshExpiringTokens } from "./oauth/refresh.js";
 import { sandboxEntry } from "./oauth/sandbox.js";
 import { ensureDevOrganization, type DevOrganization } from "./organizations/dev-organization.js";
 import { createSessionEvents, type SessionEvents } from "./pubsub.js";
+import { createRateLimits } from "./rate-limits.js";
 import { createRedisSessionEvents, redisLocation } from "./redis-events.js";
 import type { Services } from "./services.js";
 import { countSessionsByStatus, expireDueSessions } from "./sessions/lifecycle.js";
@@ -166,8 +167,11 @@ export async function startServer(config: Config, opts: { logger?: Logger; webSo
     const health = createHealth(checks, logger);
     const metrics = createMetrics({ countSessions: () => countSessionsByStatus(store), token: config.metricsToken, logger });
 
+    const rateLimits = createRateLimits(config, logger);
+    cleanups.push(() => rateLimits.close());
+
     let publicUrl = config.publicUrl ?? "";
-    const services: Services = { config, publicUrl: () => publicUrl, prisma: store.prisma, storeKind: store.kind, catalog, vault, events, watcherSlots, logger };
+    const services: Services = { config, publicUrl: () => publicUrl, prisma: store.prisma, storeKind: store.kind, catalog, vault, events, watcherSlots, rateLimits, logger };
     const yoga = createGraphQL(services);
     const adminToken = embedded ? newAdminToken() : undefined;
     const sandboxCallbackUrl = config.sandbox ? () => redirectUri(services) : undefined;

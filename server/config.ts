@@ -35,6 +35,26 @@ const encryptionKey = z.string().superRefine((value, ctx) => {
     ctx.addIssue({ code: "custom", message: (e as Error).message });
   }
 });
+/** A request budget: `points` requests per window of `durationSeconds`; null = no limit. */
+export type RateLimitRule = { points: number; durationSeconds: number } | null;
+
+/** `<requests>/<seconds>s` (e.g. `3000/10s`: up to 3000 requests in any 10-second window) or `off`. */
+const rateLimit = (fallback: string) =>
+  z.preprocess(
+    emptyAsUndefined,
+    z
+      .string()
+      .default(fallback)
+      .refine((v) => v === "off" || /^[1-9]\d{0,6}\/[1-9]\d{0,4}s$/.test(v), "use `<requests>/<seconds>s`, e.g. `3000/10s`, or `off`")
+      .transform((v): RateLimitRule => {
+        if (v === "off") return null;
+        const [points, seconds] = v.slice(0, -1).split("/").map(Number);
+        return { points: points!, durationSeconds: seconds! };
+      }),
+  );
+
+/** Defaults a legitimate caller never reaches: a backend's bursts, a popup and its SDK, GraphiQL. */
+export const DEFAULT_RATE_LIMITS = { apiKey: "3000/10s", session: "120/60s", anonymous: "300/60s" } as const;
 
 const envSchema = z.object({
   PORT: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(0).max(65535).default(4000)),
@@ -53,6 +73,9 @@ const envSchema = z.object({
   ONE_RUNTIME_INTROSPECTION: z.preprocess(emptyAsUndefined, z.enum(["public", "api-key", "off"]).optional()),
   ONE_RUNTIME_GRAPHIQL: z.preprocess(emptyAsUndefined, z.enum(["true", "false"]).optional()),
   NODE_ENV: z.string().optional(),
+  ONE_RUNTIME_RATE_LIMIT_API_KEY: rateLimit(DEFAULT_RATE_LIMITS.apiKey),
+  ONE_RUNTIME_RATE_LIMIT_SESSION: rateLimit(DEFAULT_RATE_LIMITS.session),
+  ONE_RUNTIME_RATE_LIMIT_ANONYMOUS: rateLimit(DEFAULT_RATE_LIMITS.anonymous),
 });
 
 export type Config = {
@@ -79,6 +102,8 @@ export type Config = {
   introspection: "public" | "api-key" | "off";
   /** Serve GraphiQL's page and files at /graphql. */
   graphiql: boolean;
+  /** GraphQL requests per API key, per session token, and per client address for callers without a valid credential. */
+  rateLimits: { apiKey: RateLimitRule; session: RateLimitRule; anonymous: RateLimitRule };
 };
 
 /** A configuration the service refuses to start with; its message is one line, for stderr. */
@@ -109,5 +134,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     dbPoolSize: e.ONE_RUNTIME_DB_POOL_SIZE,
     introspection: e.ONE_RUNTIME_INTROSPECTION ?? (production ? "off" : "public"),
     graphiql: e.ONE_RUNTIME_GRAPHIQL ? e.ONE_RUNTIME_GRAPHIQL === "true" : !production,
+    rateLimits: { apiKey: e.ONE_RUNTIME_RATE_LIMIT_API_KEY, session: e.ONE_RUNTIME_RATE_LIMIT_SESSION, anonymous: e.ONE_RUNTIME_RATE_LIMIT_ANONYMOUS },
   };
 }

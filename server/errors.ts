@@ -25,7 +25,7 @@ export const ERROR_CODES = [
     description:
       "Stored credentials (a connection's, or an OAuth app's client secret) failed their integrity check: altered in the database, or encrypted with a key this server does not have. Nothing is returned and the operator is alerted in the log; re-authorize the connection or configure the OAuth app again.",
   },
-  { code: "RATE_LIMITED", thrown: true, description: "Too many subscriptions for one session, or operations on one WebSocket; retry once some have ended (HTTP 429)." },
+  { code: "RATE_LIMITED", thrown: true, description: "Too many requests for this API key, session token or address (HTTP 429 with `Retry-After`, in seconds), or too many subscriptions for one session or operations on one WebSocket (retry once some have ended)." },
   { code: "QUERY_TOO_DEEP", thrown: false, description: "The document nests fields deeper than the server allows." },
   { code: "TOO_MANY_ALIASES", thrown: false, description: "The document uses more aliases than the server allows." },
   { code: "TOO_MANY_TOKENS", thrown: false, description: "The document is longer, in tokens, than the server allows." },
@@ -56,14 +56,21 @@ const httpStatus: Partial<Record<FailureCode, number>> = {
 
 export class ServiceError extends GraphQLError {
   readonly code: FailureCode;
-  constructor(code: FailureCode, message: string, extra?: { fieldErrors?: FieldError[] | undefined; details?: Record<string, unknown> }) {
+  constructor(
+    code: FailureCode,
+    message: string,
+    extra?: { fieldErrors?: FieldError[] | undefined; details?: Record<string, unknown>; retryAfterSeconds?: number },
+  ) {
     const status = httpStatus[code];
+    const headers: Record<string, string> = {};
+    if (status === 401) headers["WWW-Authenticate"] = 'Bearer realm="one-runtime"';
+    if (extra?.retryAfterSeconds !== undefined) headers["Retry-After"] = String(extra.retryAfterSeconds);
     super(message, {
       extensions: {
         code,
         ...(extra?.fieldErrors?.length ? { fieldErrors: extra.fieldErrors } : {}),
         ...extra?.details,
-        ...(status ? { http: { status, ...(status === 401 ? { headers: { "WWW-Authenticate": 'Bearer realm="one-runtime"' } } : {}) } } : {}),
+        ...(status ? { http: { status, ...(Object.keys(headers).length ? { headers } : {}) } } : {}),
       },
     });
     this.code = code;

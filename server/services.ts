@@ -4,6 +4,7 @@ import type { Catalog } from "./catalog/catalog.js";
 import type { PrismaClient } from "./generated/prisma/client.js";
 import type { Logger } from "./logger.js";
 import type { SessionEvents } from "./pubsub.js";
+import type { RateLimits } from "./rate-limits.js";
 import type { Vault } from "./vault.js";
 import type { WatcherSlots } from "./watcher-slots.js";
 import type { StoreKind } from "./db/store.js";
@@ -19,5 +20,7 @@ export type Services = {
   events: SessionEvents;
   /** The per-session cap on subscriptions, across instances when Redis is configured. */
   watcherSlots: WatcherSlots;
+  /** Request budgets per API key, session token and anonymous address (server/yoga.ts spends them). */
+  rateLimits: RateLimits;
   logger: Logger;
 };

@@ -20,7 +20,7 @@ export const WS_LIMITS = { maxPayloadBytes: 64 * 1024, maxOperationsPerSocket: 1
 /** Close code the SDK treats as "reconnect elsewhere": sent to every socket on shutdown. */
 export const CLOSE_SERVICE_RESTART = 1012;
 
-type Extra = { operations?: Set<string>; subscriptions?: Set<string> };
+type Extra = { operations?: Set<string>; subscriptions?: Set<string>; request?: { socket: { remoteAddress?: string | undefined } } };
 
 /** How long close() lets clients answer the close frame before it cuts their sockets. */
 export const CLOSE_HANDSHAKE_MS = 2_000;
@@ -59,7 +59,7 @@ async function prepareOperation(
   // any case): it becomes the operation's Authorization header, resolved like HTTP's.
   const authorization = Object.entries(ctx.connectionParams ?? {}).find(([k]) => k.toLowerCase() === "authorization")?.[1];
   const request = { headers: new Headers(typeof authorization === "string" ? { authorization } : {}) };
-  const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({ ...ctx, request, params: payload } as never);
+  const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({ ...ctx, request, params: payload, clientAddress: ctx.extra.request?.socket.remoteAddress } as never);
   let document;
   try {
     // Armor's limits throw from parse and validate rather than returning errors.

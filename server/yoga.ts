@@ -11,12 +11,13 @@ import type { Config } from "./config.js";
 import { ServiceError, type ErrorCode } from "./errors.js";
 import { inputChecksPlugin } from "./http/graphql-input.js";
 import type { Logger } from "./logger.js";
-import { resolvePrincipal } from "./principal.js";
+import { resolvePrincipal, type Principal } from "./principal.js";
 import type { Context } from "./schema/context.js";
 import { schema } from "./schema/index.js";
 import type { Services } from "./services.js";
 
-export type ServerContext = { requestId?: string };
+/** What the transport knows of a request before yoga: its id, and the peer's address (the socket's; behind a proxy, the proxy's). */
+export type ServerContext = { requestId?: string; clientAddress?: string };
 
 /** Limits a legitimate client never reaches; each refusal has its own stable code. */
 export const QUERY_LIMITS = { maxDepth: 12, maxAliases: 15, maxTokens: 2_000, maxDirectives: 20, maxCost: 5_000 };
@@ -119,6 +120,28 @@ function introspectionPolicy(mode: Config["introspection"]): Plugin {
   };
 }
 
+/** IPv4 callers count as themselves whether they came over IPv4 or as IPv6-mapped addresses. */
+const addressKey = (address: string | undefined) => (address ? address.replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/, "") : "unknown");
+
+/**
+ * The caller, once it has spent one request of its budget: its API key's, its session's, or
+ * (no credential, or a refused one) its address's. A spent budget refuses the operation before
+ * anything executes: RATE_LIMITED, HTTP 429 with Retry-After (an operation error on a WebSocket).
+ */
+async function resolveWithinBudget(services: Services, authorization: string | null, clientAddress: string | undefined): Promise<Principal> {
+  let principal: Principal;
+  try {
+    principal = await resolvePrincipal(services, authorization);
+  } catch (e) {
+    await services.rateLimits.consume("anonymous", addressKey(clientAddress));
+    throw e;
+  }
+  if (principal.kind === "organization") await services.rateLimits.consume("apiKey", principal.organization.apiKeyId);
+  else if (principal.kind === "session") await services.rateLimits.consume("session", principal.session.id);
+  else await services.rateLimits.consume("anonymous", addressKey(clientAddress));
+  return principal;
+}
+
 export function createGraphQL(services: Services): YogaServerInstance<ServerContext, Context> {
   const unexpected = unexpectedErrorLog(services.logger);
   return createYoga<ServerContext, Context>({
@@ -168,10 +191,10 @@ export function createGraphQL(services: Services): YogaServerInstance<ServerCont
       introspectionPolicy(services.config.introspection),
       unexpected.plugin,
     ],
-    context: async ({ request, requestId }) => ({
+    context: async ({ request, requestId, clientAddress }) => ({
       services,
       requestId: requestId ?? randomUUID(),
-      principal: await resolvePrincipal(services, request.headers.get("authorization")),
+      principal: await resolveWithinBudget(services, request.headers.get("authorization"), clientAddress),
     }),
   });
 }

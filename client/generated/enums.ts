@@ -45,7 +45,7 @@ export type ErrorCode =
   | 'QUERY_TOO_COSTLY'
   /** The document nests fields deeper than the server allows. */
   | 'QUERY_TOO_DEEP'
-  /** Too many subscriptions for one session, or operations on one WebSocket; retry once some have ended (HTTP 429). */
+  /** Too many requests for this API key, session token or address (HTTP 429 with `Retry-After`, in seconds), or too many subscriptions for one session or operations on one WebSocket (retry once some have ended). */
   | 'RATE_LIMITED'
   /** The hosted connection session has already ended its flow; it can only be read. */
   | 'SESSION_COMPLETED'

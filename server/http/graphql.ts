@@ -48,7 +48,7 @@ export function graphqlEndpoint(yoga: YogaServerInstance<ServerContext, Context>
     }
     const headers = new Headers();
     for (const [k, v] of Object.entries(req.headers)) if (typeof v === "string") headers.set(k, v);
-    const response = await yoga.fetch(url, { method: req.method ?? "GET", headers, body: body?.length ? new Uint8Array(body) : undefined }, { requestId });
+    const response = await yoga.fetch(url, { method: req.method ?? "GET", headers, body: body?.length ? new Uint8Array(body) : undefined }, { requestId, clientAddress: req.socket.remoteAddress });
     const out: Record<string, string | string[]> = { ...BASE_HEADERS, "x-request-id": requestId };
     response.headers.forEach((v, k) => {
       out[k] = v;
