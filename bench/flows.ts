@@ -1,64 +1,22 @@
 // Benchmark: N hosted connection flows spread over several One Runtime processes sharing one
-// PostgreSQL database and Redis. Each flow: create a session (instance i), subscribe to it over
-// graphql-ws (instance i+1), submit credentials (instance i+2), wait for CONNECTED. Prints
+// PostgreSQL database and Redis. Each flow (test/support/flows.ts): create a session (instance
+// i), subscribe to it as the SDK does (instance i+1), the popup reads and submits (instance i+2),
+// wait for CONNECTED. Prints
 // flows/s and latency percentiles; it asserts nothing.
 //   npm run bench:flows -- [flows=500] [concurrency=50] [instances=3]
 // Needs PostgreSQL (ONE_RUNTIME_TEST_PG_URL or 127.0.0.1:5432) and Redis (ONE_RUNTIME_TEST_REDIS_URL or 127.0.0.1:6379).
-import { createClient } from "graphql-ws";
-import WebSocket from "ws";
+import { connectFlow, type FlowResult } from "../test/support/flows.js";
 import { createTestDatabase } from "../test/support/postgres.js";
-import {
-  COMPLETE_SESSION,
-  createOrganizationIn,
-  createSession,
-  gql,
-  newEncryptionKey,
-  REDIS_URL,
-  spawnInstance,
-  WATCH_SESSION,
-  type Instance,
-} from "../test/support/instances.js";
+import { createOrganizationIn, newEncryptionKey, REDIS_URL, spawnInstance, type Instance } from "../test/support/instances.js";
 
 const [flows = 500, concurrency = 50, instanceCount = 3] = process.argv.slice(2).map(Number);
-const OPENAI_KEY = "sk-proj-abcdefghijklmnopqrstuvwxyz0123456789";
 
 const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
 
-async function oneFlow(i: number, instances: Instance[], apiKey: string): Promise<{ total: number; toConnected: number; submitRoundTrip: number }> {
-  const at = (k: number) => instances[(((i + k) % instances.length) + instances.length) % instances.length]!;
-  const started = performance.now();
-  const { sessionToken } = await createSession(at(0).url, apiKey, { integrationSlug: "openai", endUserId: `bench-${i}` });
-  const client = createClient({ url: `${at(1).url.replace("http", "ws")}/graphql`, webSocketImpl: WebSocket, retryAttempts: 0 });
-  try {
-    let submitted = 0;
-    let connected = 0;
-    let answered = 0;
-    await new Promise<void>((resolve, reject) => {
-      client.subscribe(
-        { query: WATCH_SESSION, variables: { t: sessionToken } },
-        {
-          next: (v) => {
-            const status = (v.data as any)?.hostedConnectionSession?.status;
-            if (status === "PENDING" && !submitted) {
-              submitted = performance.now();
-              gql(at(2).url, COMPLETE_SESSION, { input: { credentials: [{ key: "apiKey", value: OPENAI_KEY }] } }, sessionToken)
-                .then((r) => {
-                  answered = performance.now();
-                  if (r.errors) reject(new Error(JSON.stringify(r.errors)));
-                })
-                .catch(reject);
-            }
-            if (status === "CONNECTED") connected = performance.now();
-          },
-          error: reject,
-          complete: () => (connected ? resolve() : reject(new Error("completed without CONNECTED"))),
-        },
-      );
-    });
-    return { total: connected - started, toConnected: connected - submitted, submitRoundTrip: (answered || connected) - submitted };
-  } finally {
-    await client.dispose();
-  }
+/** Flow i: created on instance i, watched on i+1, read and submitted on i+2. */
+function oneFlow(i: number, instances: Instance[], apiKey: string): Promise<FlowResult> {
+  const at = (k: number) => instances[(((i + k) % instances.length) + instances.length) % instances.length]!.url;
+  return connectFlow({ apiKey, endUserId: `bench-${i}`, createOn: at(0), watchOn: at(1), submitOn: at(2) });
 }
 
 async function main() {
@@ -86,9 +44,9 @@ async function main() {
           const i = next++;
           try {
             const r = await oneFlow(i, instances, apiKey);
-            totals.push(r.total);
-            toConnected.push(r.toConnected);
-            roundTrips.push(r.submitRoundTrip);
+            totals.push(r.totalMs);
+            toConnected.push(r.sendToEventMs);
+            roundTrips.push(r.sendToEventMs - r.answerToEventMs);
           } catch (e) {
             failures++;
             if (failures <= 5) console.error(`flow ${i} failed: ${(e as Error).message}`);
