@@ -9,7 +9,7 @@ import { loadCatalog } from "./catalog/load.js";
 import { ConfigError, type Config } from "./config.js";
 import { acquireDataDirLock, newAdminToken } from "./db/data-dir-lock.js";
 import { applyMigrations } from "./db/migrations.js";
-import { openStore, type Store } from "./db/store.js";
+import { openStore, type QueryObserver, type Store } from "./db/store.js";
 import { createHealth, type DependencyCheck } from "./http/health.js";
 import { createMetrics } from "./http/metrics.js";
 import { loadPopupAssets } from "./http/popup-assets.js";
@@ -131,7 +131,11 @@ function startBackgroundJobs(services: Services, cleanups: Cleanups) {
   every(REFRESH_INTERVAL_MS, "token refresher", () => refreshExpiringTokens(services));
 }
 
-export async function startServer(config: Config, opts: { logger?: Logger; webSocketPingIntervalMs?: number } = {}): Promise<RunningServer> {
+/** `onQuery`: every statement Prisma sends (benchmarks count round trips); off by default. */
+export async function startServer(
+  config: Config,
+  opts: { logger?: Logger; webSocketPingIntervalMs?: number; onQuery?: QueryObserver } = {},
+): Promise<RunningServer> {
   const logger = opts.logger ?? createLogger(config.logLevel);
   const embedded = !config.databaseUrl;
   const cleanups: Cleanups = [];
@@ -150,7 +154,7 @@ export async function startServer(config: Config, opts: { logger?: Logger; webSo
     if (lock) cleanups.push(() => lock.release());
     const vault = await openVault(config, logger);
 
-    const store = await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: config.dbPoolSize });
+    const store = await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: config.dbPoolSize, onQuery: opts.onQuery });
     cleanups.push(() => store.close());
     const applied = await applyMigrations(store);
     if (applied.length) logger.info({ migrations: applied }, "migrations applied");

@@ -96,18 +96,32 @@ export function poolConfigFromUrl(url: string): pg.PoolConfig {
   };
 }
 
-export async function openStore(opts: { databaseUrl?: string | undefined; dataDir: string; poolSize?: number }): Promise<Store> {
-  if (opts.databaseUrl) return openPostgres(opts.databaseUrl, opts.poolSize ?? 10);
-  return openPglite(join(opts.dataDir, "pgdata"));
+/** One statement Prisma sent to the database (its query event). */
+export type QueryObserver = (event: { query: string; durationMs: number }) => void;
+
+/**
+ * `onQuery` (benchmarks: round trips per flow) turns on Prisma's query events; without it the
+ * client is built exactly as before, so the hook costs nothing when off.
+ */
+export async function openStore(opts: { databaseUrl?: string | undefined; dataDir: string; poolSize?: number; onQuery?: QueryObserver }): Promise<Store> {
+  if (opts.databaseUrl) return openPostgres(opts.databaseUrl, opts.poolSize ?? 10, opts.onQuery);
+  return openPglite(join(opts.dataDir, "pgdata"), opts.onQuery);
 }
 
-async function openPostgres(url: string, max: number): Promise<Store> {
+function newPrismaClient(adapter: PrismaPg | PrismaPGlite, onQuery: QueryObserver | undefined): PrismaClient {
+  if (!onQuery) return new PrismaClient({ adapter });
+  const prisma = new PrismaClient({ adapter, log: [{ emit: "event", level: "query" }] });
+  prisma.$on("query", (e) => onQuery({ query: e.query, durationMs: e.duration }));
+  return prisma;
+}
+
+async function openPostgres(url: string, max: number, onQuery: QueryObserver | undefined): Promise<Store> {
   // A burst larger than the pool queues for a connection rather than failing at once; the
   // HTTP request timeout (30 s) bounds the wait, and /readyz has its own short bound.
   const pool = new CharAsTextPool({ ...poolConfigFromUrl(url), max, connectionTimeoutMillis: POOL_WAIT_MS });
   // An idle client losing its server must not crash the process; the next query reports it.
   pool.on("error", () => {});
-  const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
+  const prisma = newPrismaClient(new PrismaPg(pool), onQuery);
   // The schema engine takes a session-level advisory lock and releases it later: over a shared
   // pool the release can land on another connection, leaving the lock held and the next
   // instance's migration timing out. Its queries get one connection of their own.
@@ -155,14 +169,14 @@ async function openPostgres(url: string, max: number): Promise<Store> {
   };
 }
 
-async function openPglite(folder: string): Promise<Store> {
+async function openPglite(folder: string, onQuery: QueryObserver | undefined): Promise<Store> {
   ownerOnlyFromNowOn();
   await mkdir(folder, { recursive: true });
   const db = new PGlite(folder);
   await db.waitReady;
   // PGlite chmods some files itself while opening (0666, 0644); from here on it creates 0600.
   await tightenTree(folder);
-  const prisma = new PrismaClient({ adapter: new PrismaPGlite(db) });
+  const prisma = newPrismaClient(new PrismaPGlite(db), onQuery);
   return {
     kind: "pglite",
     prisma,
