@@ -5,11 +5,11 @@
 // on one socket is an error for that operation (code RATE_LIMITED), the socket stays usable.
 // Every socket is pinged; one that has not answered by the next ping is cut, so a connection a
 // balancer dropped without a word frees its subscriptions.
-import type { Server } from "node:http";
+import type { IncomingMessage, Server } from "node:http";
 import { GraphQLError, getOperationAST, type ExecutionArgs } from "graphql";
 import type { Context as Context_, SubscribePayload } from "graphql-ws";
-import { useServer } from "graphql-ws/use/ws";
-import { WebSocketServer } from "ws";
+import { CloseCode, handleProtocols, makeServer } from "graphql-ws";
+import { WebSocketServer, type WebSocket } from "ws";
 import type { YogaServerInstance } from "graphql-yoga";
 import type { ErrorCode } from "./errors.js";
 import type { Context } from "./schema/context.js";
@@ -92,14 +92,55 @@ async function prepareOperation(
   };
 }
 
-export function attachWebSocket(server: Server, yoga: YogaServerInstance<ServerContext, Context>, opts: { pingIntervalMs?: number } = {}) {
-  const wss = new WebSocketServer({ server, path: "/graphql", maxPayload: WS_LIMITS.maxPayloadBytes });
-  let openSubscriptions = 0;
-  // A socket error (e.g. an oversized frame) must never surface as an unhandled 'error' event.
-  wss.on("connection", (socket) => socket.on("error", () => {}));
-  const disposable = useServer<Record<string, unknown> | undefined, Extra>(
+/**
+ * One socket speaking graphql-transport-ws (graphql-ws's protocol core, wired here rather than
+ * through its `useServer`, whose fallbacks print to stderr and close 4500 for a client's mistake):
+ * a message the protocol refuses closes 4400, an oversized frame is ws's own 1009, and a socket
+ * that misses a ping's pong by the next ping is cut.
+ */
+function serveSocket(protocol: ReturnType<typeof makeServer<Record<string, unknown> | undefined, Extra>>, socket: WebSocket, request: IncomingMessage, pingIntervalMs: number) {
+  // Socket errors (an oversized or malformed frame) already closed the socket with their own code.
+  socket.on("error", () => {});
+  let awaitingPong = false;
+  const pinger = setInterval(() => {
+    if (awaitingPong) return void socket.terminate();
+    awaitingPong = true;
+    socket.ping();
+  }, pingIntervalMs);
+  socket.on("pong", () => {
+    awaitingPong = false;
+  });
+  const closed = protocol.opened(
     {
-      isProd: true,
+      protocol: socket.protocol,
+      send: (data) => new Promise<void>((resolve, reject) => {
+        if (socket.readyState !== socket.OPEN) return resolve();
+        socket.send(data, (err) => (err ? reject(err) : resolve()));
+      }),
+      close: (code, reason) => socket.close(code, reason),
+      onMessage: (cb) =>
+        socket.on("message", async (data) => {
+          try {
+            await cb(String(data));
+          } catch {
+            // The protocol core throws for a message a client may not send (a server-only type):
+            // the client's mistake, answered like any other malformed message.
+            socket.close(CloseCode.BadRequest, "Invalid message received");
+          }
+        }),
+    },
+    { socket, request } as never,
+  );
+  socket.once("close", (code, reason) => {
+    clearInterval(pinger);
+    void closed(code, String(reason));
+  });
+}
+
+export function attachWebSocket(server: Server, yoga: YogaServerInstance<ServerContext, Context>, opts: { pingIntervalMs?: number } = {}) {
+  const wss = new WebSocketServer({ server, path: "/graphql", maxPayload: WS_LIMITS.maxPayloadBytes, handleProtocols });
+  let openSubscriptions = 0;
+  const protocol = makeServer<Record<string, unknown> | undefined, Extra>({
       connectionInitWaitTimeout: WS_LIMITS.connectionInitWaitMs,
       // A refusal before execution (bad variables) carries HTTP-only details (status, headers)
       // that do not belong on the socket.
@@ -121,11 +162,8 @@ export function attachWebSocket(server: Server, yoga: YogaServerInstance<ServerC
         ctx.extra.operations?.delete(id);
         if (ctx.extra.subscriptions?.delete(id)) openSubscriptions--;
       },
-    },
-    wss,
-    // graphql-ws pings every interval and terminates a socket whose pong has not come by the next.
-    opts.pingIntervalMs ?? WS_LIMITS.pingIntervalMs,
-  );
+  });
+  wss.on("connection", (socket, request) => serveSocket(protocol, socket, request, opts.pingIntervalMs ?? WS_LIMITS.pingIntervalMs));
   return {
     wss,
     /** For metrics: open sockets and the subscriptions running on them. */
@@ -144,7 +182,7 @@ export function attachWebSocket(server: Server, yoga: YogaServerInstance<ServerC
       await Promise.race([Promise.all(closing), new Promise((resolve) => (timer = setTimeout(resolve, CLOSE_HANDSHAKE_MS)))]);
       clearTimeout(timer);
       for (const client of wss.clients) client.terminate();
-      await disposable.dispose();
+      await new Promise<void>((resolve) => wss.close(() => resolve()));
     },
   };
 }
