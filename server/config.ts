@@ -53,8 +53,12 @@ const rateLimit = (fallback: string) =>
       }),
   );
 
-/** Defaults a legitimate caller never reaches: a backend's bursts, a popup and its SDK, GraphiQL. */
-export const DEFAULT_RATE_LIMITS = { apiKey: "3000/10s", session: "120/60s", anonymous: "300/60s" } as const;
+/**
+ * Defaults a legitimate caller never reaches: a backend's bursts, a popup and its SDK. Anonymous
+ * calls include subscriptions that pass a session token as an argument on an unauthenticated
+ * socket (the deprecated way), many at once from one address behind a NAT or in a benchmark.
+ */
+export const DEFAULT_RATE_LIMITS = { apiKey: "3000/10s", session: "120/60s", anonymous: "1200/60s" } as const;
 
 const envSchema = z.object({
   PORT: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(0).max(65535).default(4000)),

@@ -43,6 +43,7 @@ function limiterFor(kind: RateLimitKind, rule: NonNullable<RateLimitRule>, redis
 
 export function createRateLimits(config: Pick<Config, "rateLimits" | "redisUrl">, logger: Logger): RateLimits {
   let redis: Redis | undefined;
+  let closing = false;
   if (config.redisUrl && Object.values(config.rateLimits).some(Boolean)) {
     const where = redisLocation(config.redisUrl);
     redis = new Redis(config.redisUrl, {
@@ -57,7 +58,7 @@ export function createRateLimits(config: Pick<Config, "rateLimits" | "redisUrl">
     let down = false;
     // Without an 'error' listener ioredis' errors are unhandled events, which end the process.
     redis.on("error", (e: Error) => {
-      if (down) return;
+      if (down || closing) return;
       down = true;
       logger.warn({ redis: where, role: "rate-limits", err: { message: e.message } }, "Redis connection failed; counting requests per instance until it is back");
     });
@@ -89,6 +90,7 @@ export function createRateLimits(config: Pick<Config, "rateLimits" | "redisUrl">
       }
     },
     async close() {
+      closing = true;
       if (!redis) return;
       if (redis.status === "ready") await redis.quit().catch(() => {});
       redis.disconnect();
