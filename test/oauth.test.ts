@@ -155,6 +155,20 @@ describe("authorization and callback", () => {
     expect(await sessionState(flow.sessionToken)).toMatchObject({ status: "FAILED", error: { code: "access_denied" } });
   });
 
+  it("a provider error whose description holds a NUL still fails the session cleanly (it used to be a 500)", async () => {
+    const flow = await begin("frances");
+    provider.server.service.once("beforeAuthorizeRedirect", ({ url }: { url: URL }) => {
+      url.searchParams.delete("code");
+      url.searchParams.set("error", "access_denied");
+      url.searchParams.set("error_description", "denied\u0000by policy");
+    });
+    const from = server.logs.length;
+    const back = await followAuthorization(flow.authorizationUrl);
+    expect(back.status).toBe(400);
+    expect(await sessionState(flow.sessionToken)).toMatchObject({ status: "FAILED", error: { code: "access_denied" } });
+    expect(server.logs.slice(from).filter((l) => JSON.parse(l).level >= 50)).toEqual([]);
+  });
+
   it("a failing token exchange fails the session with a clear code", async () => {
     const flow = await begin("gina");
     provider.server.service.once("beforeResponse", (response: { statusCode: number; body: unknown }) => {

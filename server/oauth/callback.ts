@@ -20,9 +20,12 @@ const CLOSE_AFTER_SUCCESS_MS = 1200;
 const safeCode = (s: string | null | undefined) => (s && /^[A-Za-z0-9_.-]{1,64}$/.test(s) ? s : "provider_error");
 const refused = (status: number, title: string, detail: string): CallbackOutcome => ({ status, title, detail, closeAfterMs: null });
 
+/** Provider text we store: control characters (NUL above all, which PostgreSQL refuses) become spaces. */
+const storable = (s: string) => s.replace(/[\u0000-\u001f\u007f]/g, " ").slice(0, 500);
+
 /** Why an authorization failed, as a stable code and a message for the session's error. */
 function failureReason(error: unknown): { code: string; message: string } {
-  if (error instanceof oauth.AuthorizationResponseError) return { code: safeCode(error.error), message: error.error_description ?? error.error };
+  if (error instanceof oauth.AuthorizationResponseError) return { code: safeCode(error.error), message: storable(error.error_description ?? error.error) };
   if (error instanceof oauth.OperationProcessingError && /iss/.test(error.message)) {
     return { code: "issuer_mismatch", message: "The authorization response came from an unexpected issuer" };
   }
@@ -34,11 +37,11 @@ function connectionMetadata(def: ReturnType<typeof oauth2Of>, tokenResponse: oau
   const metadata: Record<string, string> = {};
   for (const key of def.tokenResponseMetadata) {
     const v = tokenResponse[key];
-    if (typeof v === "string" || typeof v === "number") metadata[key] = String(v).slice(0, 500);
+    if (typeof v === "string" || typeof v === "number") metadata[key] = storable(String(v));
   }
   for (const key of def.callbackMetadata) {
     const v = url.searchParams.get(key);
-    if (v) metadata[key] = v.slice(0, 500);
+    if (v) metadata[key] = storable(v);
   }
   return metadata;
 }
