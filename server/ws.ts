@@ -58,6 +58,11 @@ async function prepareOperation(
   // The caller authenticates the socket in connection_init (`{ authorization: "Bearer …" }`,
   // any case): it becomes the operation's Authorization header, resolved like HTTP's.
   const authorization = Object.entries(ctx.connectionParams ?? {}).find(([k]) => k.toLowerCase() === "authorization")?.[1];
+  // A value no HTTP header could carry (a line break, NUL, non-Latin-1) is refused as any other
+  // malformed credential would be, not handed to Headers, which throws.
+  if (typeof authorization === "string" && !/^[\x20-\x7e]*$/.test(authorization)) {
+    return [new GraphQLError("The authorization value must be `Bearer <credential>`", { extensions: { code: "UNAUTHENTICATED" satisfies ErrorCode } })];
+  }
   const request = { headers: new Headers(typeof authorization === "string" ? { authorization } : {}) };
   const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({ ...ctx, request, params: payload, clientAddress: ctx.extra.request?.socket.remoteAddress } as never);
   let document;
