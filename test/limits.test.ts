@@ -2,6 +2,7 @@
 // what an error may reveal: unexpected errors are masked and suggestions are not given.
 import { serverAudits } from "graphql-http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { sealCredentials } from "../server/connections/credentials.js";
 import { MAX_BODY_BYTES } from "../server/http/responses.js";
 import { QUERY_LIMITS } from "../server/yoga.js";
 import { startTestServer, type TestServer } from "./support/server.js";
@@ -175,10 +176,11 @@ describe("error masking", () => {
       { token: sessionToken },
     );
     const id: string = done.data.completeHostedConnectionSession.connectionId;
-    // Corrupt the ciphertext: decryption now fails in a way no resolver expects.
+    // Authentic but malformed credentials (an altered ciphertext is a typed CREDENTIALS_UNREADABLE,
+    // test/storage.test.ts): reading them fails in a way no resolver expects.
     const row = await server.services.prisma.connection.findUniqueOrThrow({ where: { id } });
-    const flipped = row.credentialsEnc.slice(0, -6) + (row.credentialsEnc.endsWith("AAAAAA") ? "BBBBBB" : "AAAAAA");
-    await server.services.prisma.connection.update({ where: { id }, data: { credentialsEnc: flipped } });
+    const malformed = sealCredentials(server.services.vault, row, { type: "API_KEY", values: null } as never);
+    await server.services.prisma.connection.update({ where: { id }, data: { credentialsEnc: malformed.ciphertext, encryptionKeyId: malformed.keyId } });
 
     const res = await fetch(`${server.url}/graphql`, {
       method: "POST",
@@ -194,9 +196,9 @@ describe("error masking", () => {
     const requestId = res.headers.get("x-request-id")!;
     await expect.poll(() => server.logs.some((l) => l.includes(requestId) && l.includes('"msg":"request"'))).toBe(true);
     const errors = server.logs.map((l) => JSON.parse(l)).filter((l) => l.level >= 50);
-    const line = errors.find((l) => l.msg === "unexpected error" && l.requestId === requestId);
-    expect(line?.err).toMatchObject({ message: expect.stringContaining("Ciphertext"), stack: expect.any(Array) });
-    expect(line?.path).toBe("connection.credentials");
-    expect(errors.filter((l) => JSON.stringify(l).includes("Ciphertext"))).toHaveLength(1);
+    const lines = errors.filter((l) => l.msg === "unexpected error" && l.requestId === requestId);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]?.err).toMatchObject({ message: expect.stringContaining("apiKey"), stack: expect.any(Array) });
+    expect(lines[0]?.path).toBe("connection.credentials");
   });
 });

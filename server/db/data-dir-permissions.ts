@@ -12,8 +12,9 @@ export const DATA_DIR_ENTRIES = ["pgdata", "encryption-key", "dev-api-key", "ser
 /**
  * Makes every file and folder this process creates from now on owner-only. Process-wide and for
  * the process's life: PGlite creates its files itself (new relation files, WAL segments), so
- * only the umask reaches them. Nothing else the process writes needs to be shared: logs go to
- * stdout, and the only other files it creates are in the data folder.
+ * only the umask reaches them. Set by the data folder's lock, so only in a process that opens an
+ * embedded data folder (server, admin CLI, migrate): those write nothing else to disk (logs go to
+ * stdout). A process that also wrote files meant for others would need to chmod them itself.
  */
 export function ownerOnlyFromNowOn() {
   process.umask(0o077);

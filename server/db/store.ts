@@ -8,7 +8,7 @@ import type { SqlMigrationAwareDriverAdapterFactory } from "@prisma/driver-adapt
 import pg from "pg";
 import { PrismaPGlite } from "pglite-prisma-adapter";
 import { PrismaClient } from "../generated/prisma/client.js";
-import { ownerOnlyFromNowOn, tightenTree } from "./data-dir-permissions.js";
+import { tightenTree } from "./data-dir-permissions.js";
 import { wholeScriptAdapterFactory } from "./migration-adapter.js";
 
 export type StoreKind = "pglite" | "postgres";
@@ -170,7 +170,8 @@ async function openPostgres(url: string, max: number, onQuery: QueryObserver | u
 }
 
 async function openPglite(folder: string, onQuery: QueryObserver | undefined): Promise<Store> {
-  ownerOnlyFromNowOn();
+  // The owner-only umask is set by the data folder's lock, which every opener of a real data
+  // folder takes first; a scratch store (migration:new's diff) leaves the process's umask alone.
   await mkdir(folder, { recursive: true });
   const db = new PGlite(folder);
   await db.waitReady;
