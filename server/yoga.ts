@@ -80,6 +80,7 @@ export function createGraphQL(services: Services): YogaServerInstance<ServerCont
       services,
       requestId: requestId ?? randomUUID(),
       principal: await resolvePrincipal(services, request.headers.get("authorization")),
+      popupPageId: request.headers.get("x-one-runtime-popup-page"),
     }),
   });
 }
