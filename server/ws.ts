@@ -89,7 +89,8 @@ export function attachWebSocket(server: Server, yoga: YogaServerInstance<ServerC
   const wss = new WebSocketServer({ server, path: "/graphql", maxPayload: WS_LIMITS.maxPayloadBytes });
   let openSubscriptions = 0;
   // A socket error (e.g. an oversized frame) must never surface as an unhandled 'error' event.
-  wss.on("connection", (socket) => socket.on("error", () => {}));
+  const ignoreSocketError = () => {};
+  wss.on("connection", (socket) => socket.on("error", ignoreSocketError));
   const disposable = useServer<Record<string, unknown> | undefined, Extra>(
     {
       isProd: true,
@@ -117,6 +118,12 @@ export function attachWebSocket(server: Server, yoga: YogaServerInstance<ServerC
     // graphql-ws pings every interval and terminates a socket whose pong has not come by the next.
     opts.pingIntervalMs ?? WS_LIMITS.pingIntervalMs,
   );
+  // graphql-ws answers a socket's error by printing it with its stack to stderr and closing with
+  // 4500, but ws has closed that socket already (1009 for an oversized frame, or the peer is gone):
+  // a client's mistake is not our failure, so only the quiet listener stays.
+  wss.on("connection", (socket) => {
+    for (const listener of socket.listeners("error")) if (listener !== ignoreSocketError) socket.off("error", listener as () => void);
+  });
   return {
     wss,
     /** For metrics: open sockets and the subscriptions running on them. */
