@@ -24,6 +24,7 @@ import { createSessionEvents, type SessionEvents } from "./pubsub.js";
 import { createRateLimits } from "./rate-limits.js";
 import { createRedisSessionEvents, redisLocation } from "./redis-events.js";
 import type { Services } from "./services.js";
+import { cancelAbandonedPopups } from "./sessions/complete.js";
 import { countSessionsByStatus, expireDueSessions } from "./sessions/lifecycle.js";
 import { loadOrCreateDevKey, parseEncryptionKeys, Vault, type OpenFailure } from "./vault.js";
 import { createMemoryWatcherSlots, createRedisWatcherSlots, type WatcherSlots } from "./watcher-slots.js";
@@ -118,7 +119,10 @@ function listen(server: Server, config: Config): Promise<string> {
   });
 }
 
-/** Session expiry and token refresh, on every instance: each change they make has one winner. */
+/**
+ * Session expiry, closed popups' sessions and token refresh, on every instance: each change they
+ * make has one winner.
+ */
 function startBackgroundJobs(services: Services, cleanups: Cleanups) {
   const every = (ms: number, name: string, job: () => Promise<unknown>) => {
     const timer = setInterval(() => {
@@ -128,6 +132,7 @@ function startBackgroundJobs(services: Services, cleanups: Cleanups) {
     cleanups.push(async () => clearInterval(timer));
   };
   every(SWEEP_INTERVAL_MS, "expiry sweep", () => expireDueSessions(services));
+  every(SWEEP_INTERVAL_MS, "closed popup sweep", () => cancelAbandonedPopups(services));
   every(REFRESH_INTERVAL_MS, "token refresher", () => refreshExpiringTokens(services));
 }
 

@@ -195,6 +195,7 @@ export function createGraphQL(services: Services): YogaServerInstance<ServerCont
       services,
       requestId: requestId ?? randomUUID(),
       principal: await resolveWithinBudget(services, request.headers.get("authorization"), clientAddress),
+      popupPageId: request.headers.get("x-one-runtime-popup-page"),
     }),
   });
 }

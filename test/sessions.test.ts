@@ -1,6 +1,7 @@
 // Hosted connection sessions through the public API: creation, the popup's operations, expiry,
 // replay, isolation between organizations, and racing submissions.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { cancelAbandonedPopups, POPUP_CLOSE_GRACE_MS } from "../server/sessions/complete.js";
 import { startTestServer, type TestServer } from "./support/server.js";
 
 const CREATE = `mutation($input: CreateHostedConnectionSessionInput!) {
@@ -200,21 +201,87 @@ describe("isolation between organizations", () => {
 });
 
 describe("the popup's close beacon", () => {
-  const beacon = (token: string) => fetch(`${server.url}/connect/closed`, { method: "POST", body: token, headers: { "content-type": "text/plain" } });
+  /** The beacon a popup page sends at pagehide: its session token, then its page id. */
+  const beacon = (token: string, page?: string) =>
+    fetch(`${server.url}/connect/closed`, { method: "POST", body: page ? `${token} ${page}` : token, headers: { "content-type": "text/plain" } });
+  /** A read by one load of the popup (it names its page), as the popup makes on load. */
+  const readAs = (token: string, page: string) => server.gql(READ, {}, { token, headers: { "x-one-runtime-popup-page": page } });
+  /** The row as stored, read without a token. */
+  const stored = (id: string) => server.services.prisma.hostedConnectionSession.findUniqueOrThrow({ where: { id } });
+  const pastTheGrace = () => new Promise((resolve) => setTimeout(resolve, POPUP_CLOSE_GRACE_MS + 1_500));
+  const PAGE_1 = "page-one-0123456789";
+  const PAGE_2 = "page-two-0123456789";
 
-  it("cancels a PENDING session", async () => {
-    const { sessionToken } = await server.createSession(orgA.apiKey, { integrationSlug: "openai", endUserId: "beacon-1" });
-    expect((await beacon(sessionToken)).status).toBe(204);
+  it("cancels a PENDING session once the grace has passed without another page of the popup reading it", async () => {
+    const { sessionToken, sessionId } = await server.createSession(orgA.apiKey, { integrationSlug: "openai", endUserId: "beacon-1" });
+    await readAs(sessionToken, PAGE_1);
+    expect((await beacon(sessionToken, PAGE_1)).status).toBe(204);
+    expect(await stored(sessionId)).toMatchObject({ status: "PENDING", closeRequestedAt: expect.any(Date) }); // a reload may still come
+    await expect.poll(() => stored(sessionId)).toMatchObject({ status: "CANCELLED", errorCode: "popup_closed" });
     const read = await server.gql(READ, {}, { token: sessionToken });
     expect(read.data.hostedConnectionSession).toMatchObject({ status: "CANCELLED", error: { code: "popup_closed" } });
   });
 
-  it("leaves finished sessions alone and answers the same for unknown tokens", async () => {
-    const { sessionToken } = await server.createSession(orgA.apiKey, { integrationSlug: "hacker-news", endUserId: "beacon-2" });
-    await server.gql(COMPLETE, { input: {} }, { token: sessionToken });
+  it("counts a beacon that names no page (a popup from before pages were named) after the grace too", async () => {
+    const { sessionToken, sessionId } = await server.createSession(orgA.apiKey, { integrationSlug: "openai", endUserId: "beacon-no-page" });
     expect((await beacon(sessionToken)).status).toBe(204);
-    expect((await server.gql(READ, {}, { token: sessionToken })).data.hostedConnectionSession.status).toBe("CONNECTED");
+    expect((await stored(sessionId)).status).toBe("PENDING");
+    await expect.poll(() => stored(sessionId)).toMatchObject({ status: "CANCELLED", errorCode: "popup_closed" });
+  });
+
+  it("keeps the session of a reloaded popup, whose new page reads it within the grace, and it can still finish", async () => {
+    const { sessionToken, sessionId } = await server.createSession(orgA.apiKey, { integrationSlug: "hacker-news", endUserId: "beacon-reload" });
+    await readAs(sessionToken, PAGE_1);
+    expect((await beacon(sessionToken, PAGE_1)).status).toBe(204);
+    expect((await readAs(sessionToken, PAGE_2)).data.hostedConnectionSession.status).toBe("PENDING");
+    await pastTheGrace();
+    expect(await stored(sessionId)).toMatchObject({ status: "PENDING", closeRequestedAt: null, popupPageId: PAGE_2 });
+    expect((await server.gql(COMPLETE, { input: {} }, { token: sessionToken })).data.completeHostedConnectionSession.status).toBe("CONNECTED");
+  });
+
+  it("ignores the old page's beacon when it arrives after the reloaded page has read the session", async () => {
+    const { sessionToken, sessionId } = await server.createSession(orgA.apiKey, { integrationSlug: "openai", endUserId: "beacon-overtaken" });
+    await readAs(sessionToken, PAGE_1);
+    await readAs(sessionToken, PAGE_2);
+    expect((await beacon(sessionToken, PAGE_1)).status).toBe(204);
+    expect(await stored(sessionId)).toMatchObject({ status: "PENDING", closeRequestedAt: null });
+    await pastTheGrace();
+    expect((await stored(sessionId)).status).toBe("PENDING");
+  });
+
+  it("counts a close that follows a reload", async () => {
+    const { sessionToken, sessionId } = await server.createSession(orgA.apiKey, { integrationSlug: "openai", endUserId: "beacon-reload-close" });
+    await readAs(sessionToken, PAGE_1);
+    await beacon(sessionToken, PAGE_1);
+    await readAs(sessionToken, PAGE_2);
+    await beacon(sessionToken, PAGE_2);
+    await expect.poll(() => stored(sessionId)).toMatchObject({ status: "CANCELLED", errorCode: "popup_closed" });
+  });
+
+  it("a read that names no page (the SDK's) does not withdraw a close", async () => {
+    const { sessionToken, sessionId } = await server.createSession(orgA.apiKey, { integrationSlug: "openai", endUserId: "beacon-sdk-read" });
+    await readAs(sessionToken, PAGE_1);
+    await beacon(sessionToken, PAGE_1);
+    expect((await server.gql(READ, {}, { token: sessionToken })).data.hostedConnectionSession.status).toBe("PENDING");
+    await expect.poll(() => stored(sessionId)).toMatchObject({ status: "CANCELLED", errorCode: "popup_closed" });
+  });
+
+  it("a close left pending by an instance that stopped is cancelled by the sweep", async () => {
+    const { sessionId } = await server.createSession(orgA.apiKey, { integrationSlug: "openai", endUserId: "beacon-orphan" });
+    // Recorded by a beacon whose instance stopped before its timer ran.
+    await server.services.prisma.hostedConnectionSession.update({ where: { id: sessionId }, data: { closeRequestedAt: new Date(Date.now() - POPUP_CLOSE_GRACE_MS - 1_000) } });
+    expect(await cancelAbandonedPopups(server.services)).toBeGreaterThanOrEqual(1);
+    expect(await stored(sessionId)).toMatchObject({ status: "CANCELLED", errorCode: "popup_closed" });
+  });
+
+  it("leaves finished sessions alone and answers the same for unknown tokens", async () => {
+    const { sessionToken, sessionId } = await server.createSession(orgA.apiKey, { integrationSlug: "hacker-news", endUserId: "beacon-2" });
+    await server.gql(COMPLETE, { input: {} }, { token: sessionToken });
+    expect((await beacon(sessionToken, PAGE_1)).status).toBe(204);
+    expect(await stored(sessionId)).toMatchObject({ status: "CONNECTED", closeRequestedAt: null });
     expect((await beacon(`ort_sess_${"Z".repeat(43)}`)).status).toBe(204);
     expect((await beacon("garbage")).status).toBe(204);
   });
 });
+
+

@@ -162,12 +162,18 @@ describe("WebSocket endpoint limits", () => {
     expect(subs.at(-1)!.events[0]?.errors?.[0]?.extensions?.code).toBe("RATE_LIMITED");
   });
 
-  it("closes with 1009 on an oversized message and keeps serving", async () => {
-    const ws = await rawSocket();
-    const code = closed(ws);
-    ws.send("x".repeat(WS_LIMITS.maxPayloadBytes + 1));
-    expect(await code).toBe(1009);
-    await stillServing();
+  it("closes with 1009 on an oversized message, prints nothing on stderr and keeps serving", async () => {
+    const consoleError = vi.spyOn(console, "error");
+    try {
+      const ws = await rawSocket();
+      const code = closed(ws);
+      ws.send("x".repeat(WS_LIMITS.maxPayloadBytes + 1));
+      expect(await code).toBe(1009);
+      await stillServing();
+      expect(consoleError).not.toHaveBeenCalled();
+    } finally {
+      consoleError.mockRestore();
+    }
   });
 
   it("closes with 4400 on a malformed message and keeps serving", async () => {

@@ -28,7 +28,8 @@ export class NetworkError extends Error {}
 
 const TIMEOUT_MS = 20_000;
 
-export function createApi(token: string) {
+/** `pageId` names this load of the popup to the server, so that a reload keeps the session (see close-beacon.ts). */
+export function createApi(token: string, pageId: string) {
   /** Runs one operation; its variables are required when the operation declares any. */
   return async function request<TResult, TVariables>(operation: TypedOperation<TResult, TVariables>, ...[variables]: {} extends TVariables ? [TVariables?] : [TVariables]): Promise<TResult> {
     const controller = new AbortController();
@@ -38,7 +39,12 @@ export function createApi(token: string) {
       // Relative: the popup may be served under a path prefix.
       const response = await fetch("graphql", {
         method: "POST",
-        headers: { "content-type": "application/json", accept: "application/graphql-response+json", authorization: `Bearer ${token}` },
+        headers: {
+          "content-type": "application/json",
+          accept: "application/graphql-response+json",
+          authorization: `Bearer ${token}`,
+          "x-one-runtime-popup-page": pageId,
+        },
         body: JSON.stringify({ query: operation, variables }),
         credentials: "omit",
         cache: "no-store",

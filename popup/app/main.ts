@@ -3,7 +3,7 @@
 // SDK learns the outcome from the server (a provider's page may sever window.opener anyway).
 import { CancelSessionDocument, CompleteSessionDocument, ReadSessionDocument } from "../generated/operations.js";
 import { ApiError, createApi, NetworkError, TERMINAL, type Session, type SessionStatus } from "./api.js";
-import { reportClosing } from "./close-beacon.js";
+import { newPageId, reportClosing } from "./close-beacon.js";
 import { showConnectForm, type FormValues } from "./connect-form.js";
 import { continueToProvider } from "./oauth.js";
 import { closeWindow, showLoading, showMessage } from "./view.js";
@@ -36,12 +36,13 @@ function takeToken(): string {
 }
 
 const token = takeToken();
-const api = createApi(token);
+const pageId = newPageId();
+const api = createApi(token, pageId);
 let status: SessionStatus | undefined;
 let leavingForProvider = false;
 let expiryTimer: ReturnType<typeof setTimeout> | undefined;
 
-reportClosing(() => (token && !leavingForProvider && !(status && TERMINAL.includes(status)) ? token : undefined));
+reportClosing(() => (token && !leavingForProvider && !(status && TERMINAL.includes(status)) ? token : undefined), pageId);
 // Back from the provider through the back/forward cache: this page is ours again.
 addEventListener("pageshow", (event) => {
   if (event.persisted) leavingForProvider = false;

@@ -6,7 +6,13 @@ import type { AuthenticatedOrganization } from "../organizations/api-keys.js";
 import type { Principal } from "../principal.js";
 import type { Services } from "../services.js";
 
-export type Context = { services: Services; principal: Principal; requestId: string };
+export type Context = {
+  services: Services;
+  principal: Principal;
+  requestId: string;
+  /** The popup page making the call (its `x-one-runtime-popup-page` header), when the popup calls. */
+  popupPageId?: string | null;
+};
 
 export function requireOrganization(ctx: Context): AuthenticatedOrganization {
   if (ctx.principal.kind === "organization") return ctx.principal.organization;

@@ -4,7 +4,7 @@ import { sha256Hex } from "../crypto-tokens.js";
 import { ServiceError } from "../errors.js";
 import type { HostedConnectionSession } from "../generated/prisma/client.js";
 import { SessionStatus } from "../generated/prisma/enums.js";
-import { cancelHostedConnectionSession, completeHostedConnectionSession } from "../sessions/complete.js";
+import { cancelHostedConnectionSession, completeHostedConnectionSession, sessionReadByPopup } from "../sessions/complete.js";
 import { createHostedConnectionSession } from "../sessions/create.js";
 import { sessionForToken } from "../sessions/lifecycle.js";
 import { watchSession } from "../sessions/watch.js";
@@ -89,7 +89,7 @@ builder.queryFields((t) => ({
   hostedConnectionSession: t.field({
     type: HostedConnectionSessionRef,
     description: "The popup's session, from `Authorization: Bearer <session token>`. After the flow ends it still reads the final state.",
-    resolve: (_, __, ctx) => requireSession(ctx),
+    resolve: (_, __, ctx) => sessionReadByPopup(ctx.services, requireSession(ctx), ctx.popupPageId),
   }),
 }));
 

@@ -2,7 +2,7 @@
 // and marks the session CONNECTED in one transaction. Racing finishers: exactly one wins; the
 // others roll back and learn the session's real state.
 import { randomUUID } from "node:crypto";
-import type { HostedConnectionSession } from "../generated/prisma/client.js";
+import type { HostedConnectionSession, Prisma } from "../generated/prisma/client.js";
 import type { SessionStatus } from "../generated/prisma/enums.js";
 import type { IntegrationEntry } from "../catalog/entry-schema.js";
 import { sealCredentials, type StoredCredentials } from "../connections/credentials.js";
@@ -92,18 +92,25 @@ export async function finishSessionWithConnection(
   return finished;
 }
 
-/** Ends an open session without a connection (FAILED or CANCELLED), telling subscribers. */
+/**
+ * Ends an open session without a connection (FAILED or CANCELLED), telling subscribers; only if
+ * its row also matches `only`.
+ */
 export async function endSession(
   services: Services,
-  session: HostedConnectionSession,
+  session: Pick<HostedConnectionSession, "id">,
   to: "FAILED" | "CANCELLED",
   error: { code: string; message: string },
+  only: Prisma.HostedConnectionSessionWhereInput = {},
 ): Promise<HostedConnectionSession | null> {
-  const ended = await transitionSession(services.prisma, session.id, ["PENDING", "AUTHORIZING"], to, {
-    errorCode: error.code,
-    errorMessage: error.message.slice(0, 500),
-    oauthStateHash: null,
-  });
+  const ended = await transitionSession(
+    services.prisma,
+    session.id,
+    ["PENDING", "AUTHORIZING"],
+    to,
+    { errorCode: error.code, errorMessage: error.message.slice(0, 500), oauthStateHash: null },
+    only,
+  );
   if (ended) {
     services.events.publish(session.id);
     services.logger.info({ sessionId: session.id, status: to, reason: error.code }, "hosted connection session ended");

@@ -15,8 +15,8 @@ type Db = Pick<Services["prisma"], "hostedConnectionSession">;
 
 /**
  * Moves a session from one of `from` to `to` and returns it as it now is; null when another
- * caller got there first or the session expired meanwhile (the server's clock decides, not the
- * client's).
+ * caller got there first, the session expired meanwhile (the server's clock decides, not the
+ * client's), or the row does not also match `only`.
  */
 export async function transitionSession(
   db: Db,
@@ -24,9 +24,10 @@ export async function transitionSession(
   from: SessionStatus[],
   to: SessionStatus,
   data: Omit<Prisma.HostedConnectionSessionUncheckedUpdateManyInput, "status"> = {},
+  only: Prisma.HostedConnectionSessionWhereInput = {},
 ): Promise<HostedConnectionSession | null> {
   const [moved] = await db.hostedConnectionSession.updateManyAndReturn({
-    where: { id: sessionId, status: { in: from }, ...(to === "EXPIRED" ? { expiresAt: { lte: new Date() } } : { expiresAt: { gt: new Date() } }) },
+    where: { ...only, id: sessionId, status: { in: from }, ...(to === "EXPIRED" ? { expiresAt: { lte: new Date() } } : { expiresAt: { gt: new Date() } }) },
     data: { ...data, status: to, ...(isTerminal(to) ? { completedAt: new Date() } : {}) },
   });
   return moved ?? null;

@@ -61,6 +61,22 @@ function endingOnReturn<T>(start: (signal: AbortSignal) => AsyncGenerator<T>, re
   return iterator;
 }
 
+/**
+ * Whether a subscriber can see a difference: the fields the session's type shows that ever change.
+ * Bookkeeping (the popup's page, a close it reported) touches the row without being news.
+ */
+function seenChange(a: HostedConnectionSession, b: HostedConnectionSession): boolean {
+  return (
+    a.status !== b.status ||
+    a.errorCode !== b.errorCode ||
+    a.errorMessage !== b.errorMessage ||
+    a.connectionId !== b.connectionId ||
+    a.connectionName !== b.connectionName ||
+    a.expiresAt.getTime() !== b.expiresAt.getTime() ||
+    a.completedAt?.getTime() !== b.completedAt?.getTime()
+  );
+}
+
 const readSession = (services: Services, id: string) => services.prisma.hostedConnectionSession.findUniqueOrThrow({ where: { id } });
 
 async function* watchChanges(services: Services, sessionId: string, signal: AbortSignal): AsyncGenerator<HostedConnectionSession> {
@@ -82,7 +98,7 @@ async function* watchChanges(services: Services, sessionId: string, signal: Abor
     for await (const _ of changes) {
       const next = await expireIfDue(services, await readSession(services, sessionId));
       if (signal.aborted) return;
-      if (next.status !== current.status || next.updatedAt.getTime() !== current.updatedAt.getTime()) {
+      if (seenChange(current, next)) {
         current = next;
         yield current;
       }

@@ -5,6 +5,8 @@ import { mkdir } from "node:fs/promises";
 import { gzipSync } from "node:zlib";
 import type { Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { POPUP_CLOSE_GRACE_MS } from "../../server/sessions/complete.js";
+import { hashSessionToken } from "../../server/sessions/tokens.js";
 import { launchBrowser } from "../support/browser.js";
 import { startTestServer, testStore, type TestServer } from "../support/server.js";
 import { startTcpProxy, type TcpProxy } from "../support/tcp-proxy.js";
@@ -73,6 +75,11 @@ async function resultOf(page: Page, timeout = 60_000): Promise<any> {
 
 async function sessionState(token: string) {
   return (await server.gql(READ, {}, { token })).data.hostedConnectionSession;
+}
+
+/** The session's row as stored, bookkeeping included (the popup's page, a close it reported). */
+async function storedSession(token: string) {
+  return server.services.prisma.hostedConnectionSession.findUniqueOrThrow({ where: { tokenHash: hashSessionToken(token) } });
 }
 
 const lastSession = () => app.sessions.at(-1)!;
@@ -236,6 +243,40 @@ describe("ending without a connection", () => {
     expect(new URL(popup.url()).hash).toBe("");
     await popup.close({ runBeforeUnload: true });
     await expect.poll(() => sessionState(sessionToken)).toMatchObject({ status: "CANCELLED", error: { code: "popup_closed" } });
+  });
+
+  it("a reloaded popup keeps its session: still open past the close grace, and it can still be completed", async () => {
+    const { page, popup } = await clickConnect("openai");
+    await popup.getByRole("heading", { name: "Connect OpenAI" }).waitFor();
+    await popup.reload(); // its pagehide sends the close beacon
+    await popup.getByRole("heading", { name: "Connect OpenAI" }).waitFor();
+    await new Promise((resolve) => setTimeout(resolve, POPUP_CLOSE_GRACE_MS + 1_500));
+    expect(await storedSession(lastSession().sessionToken)).toMatchObject({ status: "PENDING", closeRequestedAt: null });
+    expect(await page.locator("#result").textContent()).toBe(""); // open() has not settled
+    await popup.getByLabel("API key", { exact: true }).fill(OPENAI_KEY);
+    await popup.getByRole("button", { name: "Connect", exact: true }).click();
+    expect((await resultOf(page)).status).toBe("connected");
+  });
+
+  it("the beacon of a reloaded popup's new page still cancels its session when it closes, with no SDK watching", async () => {
+    const { sessionToken } = await server.createSession(org.apiKey, { integrationSlug: "openai", endUserId: "beacon-reload-user" });
+    const popup = await newPage();
+    await popup.goto(`${server.url}/connect#${sessionToken}`);
+    await popup.getByRole("heading", { name: "Connect OpenAI" }).waitFor();
+    await popup.reload();
+    await popup.getByRole("heading", { name: "Connect OpenAI" }).waitFor();
+    await popup.close({ runBeforeUnload: true });
+    await expect.poll(() => sessionState(sessionToken)).toMatchObject({ status: "CANCELLED", error: { code: "popup_closed" } });
+  });
+
+  it("closing a popup after a reload still resolves cancelled", async () => {
+    const { page, popup } = await clickConnect("openai");
+    await popup.getByRole("heading", { name: "Connect OpenAI" }).waitFor();
+    await popup.reload();
+    await popup.getByRole("heading", { name: "Connect OpenAI" }).waitFor();
+    await popup.close({ runBeforeUnload: true });
+    expect((await resultOf(page)).status).toBe("cancelled");
+    expect((await storedSession(lastSession().sessionToken)).status).toBe("CANCELLED");
   });
 
   it("the Cancel button cancels the session and resolves cancelled", async () => {
