@@ -103,6 +103,12 @@ export const integrationEntrySchema = z
     brandColor: z.string().regex(/^#[0-9a-fA-F]{6}$/).optional(),
     /** Marks a development-only entry (the local OAuth2 sandbox). */
     sandbox: z.boolean().default(false),
+    /**
+     * Facts of this entry that could not be checked against the provider's documentation, each
+     * naming the field and why. Any here makes the entry `verified: false` in the API; nothing is
+     * guessed silently.
+     */
+    unverified: z.array(oneLine(200)).max(10).default([]),
     credentialFields: z.array(credentialFieldSchema).max(8).default([]),
     oauth2: oauth2Schema.optional(),
   })

@@ -50,6 +50,10 @@ export const IntegrationRef = builder.objectRef<IntegrationEntry>("Integration")
     featured: t.exposeBoolean("featured"),
     keywords: t.exposeStringList("keywords"),
     sandbox: t.exposeBoolean("sandbox", { description: "A development-only integration (the local OAuth2 sandbox)." }),
+    verified: t.boolean({
+      description: "Whether every fact of this entry (URLs, scopes, key pattern) was checked against the provider's documentation.",
+      resolve: (i) => i.unverified.length === 0,
+    }),
     credentialFields: t.field({
       type: [CredentialFieldRef],
       description: "What the popup asks for: API key and basic entries list their fields; OAuth2 entries list values needed before authorizing.",
