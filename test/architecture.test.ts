@@ -70,7 +70,7 @@ function circles(graph: Map<string, string[]>): string[][] {
 const LAYERS: { name: string; matches: (file: string) => boolean }[] = [
   {
     name: "foundation",
-    matches: (f) => f.startsWith("db/") || ["config.ts", "logger.ts", "errors.ts", "crypto-tokens.ts", "vault.ts", "pubsub.ts", "redis-events.ts", "watcher-slots.ts", "rate-limits.ts", "paging.ts", "validation.ts"].includes(f),
+    matches: (f) => f.startsWith("db/") || ["config.ts", "logger.ts", "errors.ts", "crypto-tokens.ts", "vault.ts", "pubsub.ts", "redis-events.ts", "watcher-slots.ts", "rate-limits.ts", "paging.ts", "validation.ts", "egress.ts"].includes(f),
   },
   { name: "domain", matches: (f) => /^(catalog|sessions|connections|oauth|organizations|admin)\//.test(f) || ["services.ts", "principal.ts"].includes(f) },
   { name: "schema", matches: (f) => f.startsWith("schema/") },

@@ -17,6 +17,7 @@ export const sandboxEntry: IntegrationEntry = {
   featured: false,
   brandColor: "#7c3aed",
   sandbox: true,
+  unverified: [],
   credentialFields: [],
   oauth2: {
     authorizationUrl: "{publicUrl}/sandbox/oauth/authorize",
