@@ -76,6 +76,7 @@ const envSchema = z.object({
   ONE_RUNTIME_METRICS_TOKEN: z.preprocess(emptyAsUndefined, z.string().min(16, "use at least 16 characters").optional()),
   ONE_RUNTIME_INTROSPECTION: z.preprocess(emptyAsUndefined, z.enum(["public", "api-key", "off"]).optional()),
   ONE_RUNTIME_GRAPHIQL: z.preprocess(emptyAsUndefined, z.enum(["true", "false"]).optional()),
+  ONE_RUNTIME_EGRESS_ALLOW_LOOPBACK: z.preprocess(emptyAsUndefined, z.enum(["true", "false"]).optional()),
   NODE_ENV: z.string().optional(),
   ONE_RUNTIME_RATE_LIMIT_API_KEY: rateLimit(DEFAULT_RATE_LIMITS.apiKey),
   ONE_RUNTIME_RATE_LIMIT_SESSION: rateLimit(DEFAULT_RATE_LIMITS.session),
@@ -108,6 +109,12 @@ export type Config = {
   graphiql: boolean;
   /** GraphQL requests per API key, per session token, and per client address for callers without a valid credential. */
   rateLimits: { apiKey: RateLimitRule; session: RateLimitRule; anonymous: RateLimitRule };
+  /**
+   * Outbound calls to customer- or end-user-chosen destinations (webhooks, the proxy). Loopback
+   * (and plain http to it) is for development and tests: on by default only on the embedded
+   * store outside production, where the sandbox's API lives on this machine.
+   */
+  egress: { allowLoopback: boolean };
 };
 
 /** A configuration the service refuses to start with; its message is one line, for stderr. */
@@ -138,6 +145,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     dbPoolSize: e.ONE_RUNTIME_DB_POOL_SIZE,
     introspection: e.ONE_RUNTIME_INTROSPECTION ?? (production ? "off" : "public"),
     graphiql: e.ONE_RUNTIME_GRAPHIQL ? e.ONE_RUNTIME_GRAPHIQL === "true" : !production,
+    egress: {
+      allowLoopback: e.ONE_RUNTIME_EGRESS_ALLOW_LOOPBACK ? e.ONE_RUNTIME_EGRESS_ALLOW_LOOPBACK === "true" : !e.DATABASE_URL && !production,
+    },
     rateLimits: { apiKey: e.ONE_RUNTIME_RATE_LIMIT_API_KEY, session: e.ONE_RUNTIME_RATE_LIMIT_SESSION, anonymous: e.ONE_RUNTIME_RATE_LIMIT_ANONYMOUS },
   };
 }
