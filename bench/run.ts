@@ -47,8 +47,8 @@ const PLANS: Record<Report["mode"], Plan> = {
 
 const NOTES = [
   "Ratios: the figure divided by the ceiling measured in this run for the same request and the same answer bytes — node:http: a bare server writing the stored bytes; yoga: bare graphql-yoga on schema.graphql, no plugins, resolvers answering from memory. Load: autocannon, keep-alive, every answer checked byte for byte.",
-  "Event delivery: answered → event is when the SDK's subscriber got CONNECTED minus when the popup's submission was answered (negative: the event came first); send → event counts from the submission's sending. The 2 s resync could only explain samples at ≥ 1.9 s.",
-  "Idle subscriptions on PostgreSQL only: on the embedded store, today's re-read of every subscription every 2 s keeps the server busy for minutes (issue 13).",
+  "Event delivery: answered → event is when the SDK's subscriber got CONNECTED minus when the popup's submission was answered (negative: the event came first); send → event counts from the submission's sending. On one instance a watcher has no timer, so every sample is the broadcast; through Redis a watcher's one look ~1 s after it subscribes could only explain samples at ≥ 0.8 s.",
+  "Idle subscriptions on PostgreSQL (one instance, no Redis): an idle watcher has no timer and reads nothing, on either store; the embedded store would show the same, and the run stays short.",
 ];
 
 /** The table's order: the issue's rows first, then flows, resources, growth. */
