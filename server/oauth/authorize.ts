@@ -2,6 +2,7 @@
 // as a hash) and PKCE S256 verifier bound to the session (sealed by the vault), the session moved
 // to AUTHORIZING, and the provider's authorization URL for the popup to navigate to.
 import * as oauth from "oauth4webapi";
+import { signsInAtProvider } from "../catalog/entry-schema.js";
 import { badInput } from "../errors.js";
 import { randomSecret, sha256Hex } from "../crypto-tokens.js";
 import type { HostedConnectionSession } from "../generated/prisma/client.js";
@@ -24,7 +25,7 @@ export async function startHostedConnectionAuthorization(
 ): Promise<{ authorizationUrl: string }> {
   assertOpen(session);
   const entry = services.catalog.require(session.integrationSlug);
-  if (entry.authType !== "OAUTH2") throw badInput(`${entry.name} does not connect through OAuth2`);
+  if (!signsInAtProvider(entry)) throw badInput(`${entry.name} does not connect through an OAuth2 authorization: submit its credentials instead`);
   const connectionName = parseInput(connectionNameSchema, input.connectionName, "Invalid connection name", "connectionName");
 
   const def = oauth2Of(entry);

@@ -1,6 +1,7 @@
 // createHostedConnectionSession: a customer backend asks for a short-lived session for one end
 // user and one integration, and gets its token once.
 import { z } from "zod";
+import { endUserClient } from "../catalog/entry-schema.js";
 import { badInput, notFound } from "../errors.js";
 import { oauthClientFor } from "../oauth/apps.js";
 import type { AuthenticatedOrganization } from "../organizations/api-keys.js";
@@ -41,7 +42,7 @@ export async function createHostedConnectionSession(services: Services, org: Aut
     }
   }
   // Refused now rather than in the popup: the end user cannot fix a missing OAuth app.
-  if (integration.authType === "OAUTH2") await oauthClientFor(services, org.organizationId, integration);
+  if (integration.authType === "OAUTH2" && !endUserClient(integration)) await oauthClientFor(services, org.organizationId, integration);
 
   const { token, hash } = newSessionToken();
   const expiresAt = new Date(Date.now() + (input.expiresInSeconds ?? DEFAULT_SESSION_SECONDS) * 1000);
