@@ -8,6 +8,7 @@ import { randomSecret, sha256Hex } from "../crypto-tokens.js";
 import type { HostedConnectionSession } from "../generated/prisma/client.js";
 import type { Services } from "../services.js";
 import { assertOpen, transitionSession } from "../sessions/lifecycle.js";
+import { chosenIntegration } from "../sessions/picker.js";
 import { connectionNameSchema, parseInput } from "../validation.js";
 import { oauthProviderFor, redirectUri } from "./apps.js";
 import { checkUserInputs, oauth2Of } from "./provider.js";
@@ -24,7 +25,7 @@ export async function startHostedConnectionAuthorization(
   input: { connectionName?: string | null; userInputs?: { key: string; value: string }[] | null },
 ): Promise<{ authorizationUrl: string }> {
   assertOpen(session);
-  const entry = services.catalog.require(session.integrationSlug);
+  const entry = chosenIntegration(services, session);
   if (!signsInAtProvider(entry)) throw badInput(`${entry.name} does not connect through an OAuth2 authorization: submit its credentials instead`);
   const connectionName = parseInput(connectionNameSchema, input.connectionName, "Invalid connection name", "connectionName");
 

@@ -9,6 +9,7 @@ import type { HostedConnectionSession } from "../generated/prisma/client.js";
 import type { Services } from "../services.js";
 import { endSession, finishSessionWithConnection } from "../sessions/finish.js";
 import { expireIfDue } from "../sessions/lifecycle.js";
+import { chosenIntegration } from "../sessions/picker.js";
 import { oauthProviderFor } from "./apps.js";
 import { flowBinding, type SealedFlow } from "./authorize.js";
 import { callbackHmacValid, oauth2Of, processOptions, providerErrorCode, tokenSetFrom } from "./provider.js";
@@ -60,7 +61,7 @@ function connectionMetadata(def: ReturnType<typeof oauth2Of>, tokenResponse: oau
 async function exchange(services: Services, session: HostedConnectionSession, url: URL, state: string): Promise<CallbackOutcome> {
   let entryName = "The provider";
   try {
-    const entry = services.catalog.require(session.integrationSlug);
+    const entry = chosenIntegration(services, session);
     entryName = entry.name;
     const def = oauth2Of(entry);
     if (!session.oauthFlowEnc || !session.oauthFlowKeyId) throw new Error("the session has no sealed flow");

@@ -9,12 +9,13 @@ export const AuthTypeEnum = builder.enumType("AuthType", {
   values: AUTH_TYPES,
 });
 
-const CategoryRef = builder.objectRef<Category>("Category").implement({
+/** A category; `count` when it is counted within a subset (a session's picker), else the whole catalog. */
+export const CategoryRef = builder.objectRef<Category & { count?: number }>("Category").implement({
   fields: (t) => ({
     slug: t.exposeString("slug"),
     name: t.exposeString("name"),
     featured: t.exposeBoolean("featured"),
-    integrationCount: t.int({ resolve: (c, _, ctx) => ctx.services.catalog.integrationCount(c.slug) }),
+    integrationCount: t.int({ resolve: (c, _, ctx) => c.count ?? ctx.services.catalog.integrationCount(c.slug) }),
   }),
 });
 
@@ -70,7 +71,7 @@ export const IntegrationRef = builder.objectRef<IntegrationEntry>("Integration")
   }),
 });
 
-const IntegrationPageRef = pageType("IntegrationPage", IntegrationRef);
+export const IntegrationPageRef = pageType("IntegrationPage", IntegrationRef);
 
 builder.queryFields((t) => ({
   categories: t.field({

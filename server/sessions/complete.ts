@@ -9,6 +9,7 @@ import type { Services } from "../services.js";
 import { connectionNameSchema, parseInput } from "../validation.js";
 import { endSession, finishSessionWithConnection } from "./finish.js";
 import { assertOpen, isTerminal, OPEN_STATUSES } from "./lifecycle.js";
+import { chosenIntegration } from "./picker.js";
 
 const MAX_SUBMITTED_VALUES = 20;
 
@@ -19,7 +20,7 @@ export async function completeHostedConnectionSession(
   input: { connectionName?: string | null | undefined; credentials?: { key: string; value: string }[] | null | undefined },
 ): Promise<HostedConnectionSession> {
   assertOpen(session);
-  const integration = services.catalog.require(session.integrationSlug);
+  const integration = chosenIntegration(services, session);
   if (signsInAtProvider(integration)) throw badInput(`${integration.name} connects through OAuth2: start the authorization instead`);
   const connectionName = parseInput(connectionNameSchema, input.connectionName, "Invalid connection name", "connectionName");
   const submitted = input.credentials ?? [];
