@@ -95,7 +95,7 @@ export type CreateHostedConnectionSessionMutationVariables = Exact<{
 }>;
 
 
-export type CreateHostedConnectionSessionMutation = { createHostedConnectionSession: { sessionToken: string, expiresAt: string, session: { id: string, status: HostedConnectionSessionStatus, createdAt: string, expiresAt: string, completedAt: string | null, connectionId: string | null, connectionName: string | null, suggestedConnectionName: string | null, endUser: { id: string, name: string | null, email: string | null }, integration: { slug: string, name: string, description: string, authType: AuthType, categories: Array<string>, logoUrl: string, featured: boolean } | null, error: { code: string, message: string } | null } } };
+export type CreateHostedConnectionSessionMutation = { createHostedConnectionSession: { sessionToken: string, expiresAt: string, session: { id: string, status: HostedConnectionSessionStatus, createdAt: string, expiresAt: string, completedAt: string | null, connectionId: string | null, connectionName: string | null, suggestedConnectionName: string | null, integrationSlug: string | null, allowedIntegrationSlugs: Array<string>, endUser: { id: string, name: string | null, email: string | null }, integration: { slug: string, name: string, description: string, authType: AuthType, categories: Array<string>, logoUrl: string, featured: boolean } | null, error: { code: string, message: string } | null } } };
 
 export type DeleteConnectionMutationVariables = Exact<{
   id: string;
@@ -112,7 +112,7 @@ export type IntegrationConfigDetailsFragment = { id: string, integrationSlug: st
 
 export type ConnectionDetailsFragment = { id: string, name: string, status: ConnectionStatus, statusReason: string | null, authType: AuthType, integrationSlug: string, scopes: Array<string>, tokenExpiresAt: string | null, lastRefreshedAt: string | null, metadata: unknown, createdAt: string, updatedAt: string, integration: { slug: string, name: string, description: string, authType: AuthType, categories: Array<string>, logoUrl: string, featured: boolean } | null, endUser: { id: string, name: string | null, email: string | null } };
 
-export type HostedConnectionSessionDetailsFragment = { id: string, status: HostedConnectionSessionStatus, createdAt: string, expiresAt: string, completedAt: string | null, connectionId: string | null, connectionName: string | null, suggestedConnectionName: string | null, endUser: { id: string, name: string | null, email: string | null }, integration: { slug: string, name: string, description: string, authType: AuthType, categories: Array<string>, logoUrl: string, featured: boolean } | null, error: { code: string, message: string } | null };
+export type HostedConnectionSessionDetailsFragment = { id: string, status: HostedConnectionSessionStatus, createdAt: string, expiresAt: string, completedAt: string | null, connectionId: string | null, connectionName: string | null, suggestedConnectionName: string | null, integrationSlug: string | null, allowedIntegrationSlugs: Array<string>, endUser: { id: string, name: string | null, email: string | null }, integration: { slug: string, name: string, description: string, authType: AuthType, categories: Array<string>, logoUrl: string, featured: boolean } | null, error: { code: string, message: string } | null };
 
 export type IntegrationQueryVariables = Exact<{
   slug: string;
@@ -227,6 +227,8 @@ export const HostedConnectionSessionDetailsFragmentDoc = gql`
     name
     email
   }
+  integrationSlug
+  allowedIntegrationSlugs
   integration {
     ...IntegrationSummary
   }

@@ -96,7 +96,9 @@ export function showPicker(session: Session, api: Api, actions: PickerActions): 
       const buttons = [all];
       all.addEventListener("click", () => select(all, null));
       for (const c of data.hostedConnectionSession.availableCategories) {
-        const b = el("button", { type: "button", class: "chip", "aria-pressed": "false" }, c.name, el("span", { class: "chip-count" }, String(c.integrationCount)));
+        // Read as "CRM, 12 apps"; seen as "CRM 12".
+        const countLabel = el("span", { class: "chip-count" }, el("span", { class: "visually-hidden" }, ", "), String(c.integrationCount), el("span", { class: "visually-hidden" }, c.integrationCount === 1 ? " app" : " apps"));
+        const b = el("button", { type: "button", class: "chip", "aria-pressed": "false" }, c.name, countLabel);
         b.addEventListener("click", () => select(b, c.slug));
         buttons.push(b);
       }
