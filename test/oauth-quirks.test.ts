@@ -7,7 +7,8 @@ import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { integrationEntrySchema } from "../server/catalog/entry-schema.js";
+import { integrationEntrySchema, oauth2Schema } from "../server/catalog/entry-schema.js";
+import { callbackHmacValid } from "../server/oauth/provider.js";
 import { followAuthorization } from "./support/oauth-provider.js";
 import { startQuirkyProvider, tokenResponse, type QuirkyProvider } from "./support/quirky-provider.js";
 import { startTestServer, type TestServer } from "./support/server.js";
@@ -225,6 +226,17 @@ describe("errors answered as HTTP 200 with ok: false (Slack)", () => {
 
 describe("the callback's HMAC (Shopify)", () => {
   const shop = [{ key: "shop", value: "q-shopify" }];
+
+  it("accepts the signature of Shopify's documented example, and nothing else", () => {
+    const def = oauth2Schema.parse({ authorizationUrl: "https://x.example/a", tokenUrl: "https://x.example/t", callbackHmacParam: "hmac" });
+    const url = new URL(
+      "https://one-runtime.example/oauth/callback?code=0907a61c0c8d55e99db179b68161bc00&hmac=700e2dadb827fcc8609e9d5ce208b2e9cdaab9df07390d2cbca10d7c328fc4bf&shop=some-shop.myshopify.com&state=0.6784241404160823&timestamp=1337178173",
+    );
+    expect(callbackHmacValid(def, url, "hush")).toBe(true);
+    expect(callbackHmacValid(def, url, "hush!")).toBe(false);
+    url.searchParams.set("shop", "other-shop.myshopify.com");
+    expect(callbackHmacValid(def, url, "hush")).toBe(false);
+  });
 
   it("connects when the callback carries the HMAC of its sorted query keyed with the client secret", async () => {
     provider.signing.set("q-shopify", { secret: SECRET, mode: "good" });

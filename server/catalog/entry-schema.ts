@@ -111,9 +111,9 @@ export const oauth2Schema = z.strictObject({
   /** Scopes sent with refresh requests when they differ from the authorization's; unset sends none. */
   refreshScopes: z.array(z.string().min(1).max(300)).max(50).optional(),
   /**
-   * The callback query parameter carrying a hex HMAC-SHA256 of the other parameters (sorted,
-   * `key=value` joined by `&`), keyed with the client secret (Shopify's `hmac`). A missing or
-   * wrong one refuses the callback.
+   * The callback query parameter carrying a hex HMAC-SHA256 of the other parameters (sorted by
+   * name, form-encoded), keyed with the client secret (Shopify's `hmac`). A missing or wrong one
+   * refuses the callback.
    */
   callbackHmacParam: z.string().regex(/^[a-z_]{1,40}$/).optional(),
   /**

@@ -196,17 +196,14 @@ export function providerErrorCode(error: unknown): { code: string; message: stri
 
 /**
  * Checks the callback's HMAC when the entry asks for one (Shopify): hex HMAC-SHA256, keyed with
- * the client secret, of the other query parameters sorted by name as `key=value` joined by `&`.
+ * the client secret, of the other query parameters sorted by name, form-encoded (`a=1&b=2`).
  */
 export function callbackHmacValid(def: OAuth2Definition, url: URL, clientSecret: string): boolean {
   if (!def.callbackHmacParam) return true;
   const given = url.searchParams.get(def.callbackHmacParam) ?? "";
   if (!/^[0-9a-f]{64}$/i.test(given)) return false;
-  const message = [...url.searchParams]
-    .filter(([k]) => k !== def.callbackHmacParam)
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-    .map(([k, v]) => `${k}=${v}`)
-    .join("&");
+  // Form-encoded again, as Shopify's own libraries do (a base64 `host` keeps its `=` as %3D).
+  const message = new URLSearchParams([...url.searchParams].filter(([k]) => k !== def.callbackHmacParam).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))).toString();
   const expected = createHmac("sha256", clientSecret).update(message).digest();
   return timingSafeEqual(expected, Buffer.from(given, "hex"));
 }

@@ -56,7 +56,9 @@ export async function startQuirkyProvider(): Promise<QuirkyProvider> {
       if (sign) {
         back.searchParams.set("shop", "my-store.myshopify.com");
         back.searchParams.set("timestamp", "1337178173");
-        const message = [...back.searchParams].sort(([a], [b]) => (a < b ? -1 : 1)).map(([k, v]) => `${k}=${v}`).join("&");
+        // Shopify's `host` is base64 and may end in `=`: the signed message carries it form-encoded.
+        back.searchParams.set("host", Buffer.from("admin.shopify.com/store/my").toString("base64"));
+        const message = new URLSearchParams([...back.searchParams].sort(([a], [b]) => (a < b ? -1 : 1))).toString();
         const hmac = createHmac("sha256", sign.secret).update(message).digest("hex");
         if (sign.mode === "good") back.searchParams.set("hmac", hmac);
         if (sign.mode === "bad") back.searchParams.set("hmac", hmac.replace(/^./, (c) => (c === "0" ? "1" : "0")));
