@@ -128,6 +128,31 @@ describe("the picker, keyboard only", () => {
   });
 });
 
+describe("a long list", () => {
+  it("shows the first page, and \"Show more apps\" adds the next with focus on its first app", async () => {
+    // OAuth2 entries are offered once the organization has their app: configure them all.
+    const oauth = await server.gql(`{ integrations(authType: OAUTH2, first: 100) { nodes { slug } } }`, {}, { token: org.apiKey });
+    for (const { slug } of oauth.data.integrations.nodes) {
+      await server.gql(`mutation($slug: String!) { configureIntegration(input: { integrationSlug: $slug, oauthClientId: "id", oauthClientSecret: "secret" }) { integrationSlug } }`, { slug }, { token: org.apiKey });
+    }
+    const { sessionToken } = await server.createSession(org.apiKey, { endUserId: "user-42" });
+    const popup = await browser.newPage();
+    await popup.goto(`${server.url}/connect#${sessionToken}`);
+    await popup.waitForFunction(() => document.querySelector("#picker-results")?.getAttribute("aria-busy") === "false" && document.querySelectorAll("#picker-results button").length > 0);
+    const total = Number((await popup.locator("#picker-count").textContent())!.split(" ")[0]);
+    expect(total).toBeGreaterThan(50);
+    expect(await resultSlugs(popup)).toHaveLength(50);
+    await pressUntil(popup, "Tab", (f) => f.text === "Show more apps", 120);
+    await popup.keyboard.press("Enter");
+    await popup.waitForFunction((n) => document.querySelectorAll("#picker-results button").length === n, Math.min(total, 100));
+    const slugs = await resultSlugs(popup);
+    expect(new Set(slugs).size).toBe(slugs.length);
+    expect((await focused(popup)).slug).toBe(slugs[50]);
+    await popup.close();
+    expect(problems.splice(0)).toEqual([]);
+  });
+});
+
 /** axe-core's violations on the popup as it stands, one line each. */
 async function violations(popup: Page): Promise<string[]> {
   await popup.addScriptTag({ path: AXE });
