@@ -145,8 +145,9 @@ describe("entry schema: quirk fields are validated", () => {
     expect(issues({ tokenUrl, authorizationUrl: tokenUrl, clientCredentialsFrom: "endUser" })).toContain("oauth2.clientCredentialsFrom: only for the client_credentials grant");
   });
 
-  it("refuses a token parameter naming no field, a bad refresh URL, and an input with both a pattern and options", () => {
+  it("refuses token parameters naming no field or outside client credentials, a bad refresh URL, and an input with both a pattern and options", () => {
     expect(issues({ tokenUrl, grantType: "client_credentials", tokenParams: { sub: "{userId}" } })).toContain("oauth2.tokenParams.sub: placeholder {userId} has no matching credentialFields entry");
+    expect(issues({ tokenUrl, authorizationUrl: tokenUrl, tokenParams: { audience: "api" } })).toContain("oauth2.tokenParams: only for the client_credentials grant");
     expect(issues({ tokenUrl, authorizationUrl: tokenUrl, refreshUrl: "http://example.com/refresh" })[0]).toMatch(/^oauth2.refreshUrl: an https URL/);
     expect(
       issues({ tokenUrl, authorizationUrl: "https://{r}.example.com/a", userInputs: [{ key: "r", label: "Region", pattern: "[a-z]+", options: [{ value: "eu", label: "EU" }] }] }),

@@ -97,8 +97,8 @@ export const oauth2Schema = z.strictObject({
   /** Body encoding of revocation requests when it differs from token requests (QuickBooks: JSON). */
   revocationRequestFormat: format.optional(),
   /**
-   * Extra token request parameters; `{key}` is filled from the end user's values (a client
-   * credentials entry's fields), and a parameter whose value is empty is left out.
+   * Extra parameters of client credentials token requests; `{key}` is filled from the end user's
+   * values (the entry's credentialFields), and a parameter whose value is empty is left out.
    */
   tokenParams: z.record(z.string().regex(/^[a-z_]{1,40}$/), z.string().max(200)).default({}),
   /**
@@ -180,6 +180,7 @@ export const integrationEntrySchema = z
       if (o.grantType === "client_credentials" && o.userInputs.length) issue(["oauth2", "userInputs"], "client_credentials entries take their values in credentialFields");
       if (o.grantType !== "client_credentials" && o.clientCredentialsFrom === "endUser") issue(["oauth2", "clientCredentialsFrom"], "only for the client_credentials grant");
       if (o.callbackHmacParam && o.grantType !== "authorization_code") issue(["oauth2", "callbackHmacParam"], "only for the authorization_code grant");
+      if (Object.keys(o.tokenParams).length && o.grantType !== "client_credentials") issue(["oauth2", "tokenParams"], "only for the client_credentials grant");
       for (const [name, value] of Object.entries(o.tokenParams)) {
         for (const m of value.matchAll(/\{([^}]*)\}/g)) if (!keys.includes(m[1]!)) issue(["oauth2", "tokenParams", name], `placeholder {${m[1]}} has no matching credentialFields entry`);
       }

@@ -2,15 +2,15 @@
 // expires within 5 minutes; the refresh runs under a row lock (SELECT … FOR UPDATE), so however
 // many readers and instances ask at once, the provider sees ONE refresh, and the others read its
 // result. A rotated refresh token is committed before the new access token is returned.
-// `invalid_grant` marks the connection NEEDS_REAUTH. A background job refreshes ahead of expiry,
+// A client credentials connection is renewed by running that grant again. `invalid_grant` (or
+// refused client credentials) marks the connection NEEDS_REAUTH. A background job refreshes ahead of expiry,
 // skipping rows another instance is refreshing (SKIP LOCKED).
 import * as oauth from "oauth4webapi";
-import type { IntegrationEntry } from "../catalog/entry-schema.js";
+import { endUserClient, type IntegrationEntry } from "../catalog/entry-schema.js";
 import type { Connection } from "../generated/prisma/client.js";
 import { openCredentials, sealCredentials, type StoredCredentials } from "../connections/credentials.js";
 import { ServiceError } from "../errors.js";
 import type { Services } from "../services.js";
-import { endUserClient } from "../catalog/entry-schema.js";
 import { oauthClientFor } from "./apps.js";
 import { clientCredentialsTokens, grantClient } from "./client-credentials.js";
 import { oauth2Of, processOptions, providerErrorCode, providerFor, tokenSetFrom, type OAuthClientCredentials, type TokenSet } from "./provider.js";
