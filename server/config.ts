@@ -76,6 +76,7 @@ const envSchema = z.object({
   ONE_RUNTIME_METRICS_TOKEN: z.preprocess(emptyAsUndefined, z.string().min(16, "use at least 16 characters").optional()),
   ONE_RUNTIME_INTROSPECTION: z.preprocess(emptyAsUndefined, z.enum(["public", "api-key", "off"]).optional()),
   ONE_RUNTIME_GRAPHIQL: z.preprocess(emptyAsUndefined, z.enum(["true", "false"]).optional()),
+  ONE_RUNTIME_API_KEY_CACHE_MS: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(0).max(300_000).default(10_000)),
   ONE_RUNTIME_EGRESS_ALLOW_LOOPBACK: z.preprocess(emptyAsUndefined, z.enum(["true", "false"]).optional()),
   NODE_ENV: z.string().optional(),
   ONE_RUNTIME_RATE_LIMIT_API_KEY: rateLimit(DEFAULT_RATE_LIMITS.apiKey),
@@ -115,6 +116,8 @@ export type Config = {
    * store outside production, where the sandbox's API lives on this machine.
    */
   egress: { allowLoopback: boolean };
+  /** How long a verified API key is trusted without asking the database again; 0 = never cached. */
+  apiKeyCacheMs: number;
 };
 
 /** A configuration the service refuses to start with; its message is one line, for stderr. */
@@ -145,6 +148,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     dbPoolSize: e.ONE_RUNTIME_DB_POOL_SIZE,
     introspection: e.ONE_RUNTIME_INTROSPECTION ?? (production ? "off" : "public"),
     graphiql: e.ONE_RUNTIME_GRAPHIQL ? e.ONE_RUNTIME_GRAPHIQL === "true" : !production,
+    apiKeyCacheMs: e.ONE_RUNTIME_API_KEY_CACHE_MS,
     egress: {
       allowLoopback: e.ONE_RUNTIME_EGRESS_ALLOW_LOOPBACK ? e.ONE_RUNTIME_EGRESS_ALLOW_LOOPBACK === "true" : !e.DATABASE_URL && !production,
     },
