@@ -77,6 +77,7 @@ const envSchema = z.object({
   ONE_RUNTIME_INTROSPECTION: z.preprocess(emptyAsUndefined, z.enum(["public", "api-key", "off"]).optional()),
   ONE_RUNTIME_GRAPHIQL: z.preprocess(emptyAsUndefined, z.enum(["true", "false"]).optional()),
   ONE_RUNTIME_EGRESS_ALLOW_LOOPBACK: z.preprocess(emptyAsUndefined, z.enum(["true", "false"]).optional()),
+  ONE_RUNTIME_PROXY_TIMEOUT_SECONDS: z.preprocess(emptyAsUndefined, z.coerce.number().min(1).max(600).default(60)),
   NODE_ENV: z.string().optional(),
   ONE_RUNTIME_RATE_LIMIT_API_KEY: rateLimit(DEFAULT_RATE_LIMITS.apiKey),
   ONE_RUNTIME_RATE_LIMIT_SESSION: rateLimit(DEFAULT_RATE_LIMITS.session),
@@ -115,6 +116,8 @@ export type Config = {
    * store outside production, where the sandbox's API lives on this machine.
    */
   egress: { allowLoopback: boolean };
+  /** The proxy's wait for a provider's response headers, and for each stall while a body streams. */
+  proxy: { timeoutMs: number };
 };
 
 /** A configuration the service refuses to start with; its message is one line, for stderr. */
@@ -148,6 +151,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     egress: {
       allowLoopback: e.ONE_RUNTIME_EGRESS_ALLOW_LOOPBACK ? e.ONE_RUNTIME_EGRESS_ALLOW_LOOPBACK === "true" : !e.DATABASE_URL && !production,
     },
+    proxy: { timeoutMs: e.ONE_RUNTIME_PROXY_TIMEOUT_SECONDS * 1000 },
     rateLimits: { apiKey: e.ONE_RUNTIME_RATE_LIMIT_API_KEY, session: e.ONE_RUNTIME_RATE_LIMIT_SESSION, anonymous: e.ONE_RUNTIME_RATE_LIMIT_ANONYMOUS },
   };
 }

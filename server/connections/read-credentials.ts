@@ -2,6 +2,7 @@
 import { notFound, ServiceError } from "../errors.js";
 import { needsRefresh, refreshIfDue } from "../oauth/refresh.js";
 import type { Services } from "../services.js";
+import { isUuid } from "./connections.js";
 import { openCredentials, type StoredCredentials } from "./credentials.js";
 
 export type CredentialsView = {
@@ -45,11 +46,22 @@ export function credentialsView(services: Services, slug: string, stored: Stored
   }
 }
 
-export async function readConnectionCredentials(services: Services, organizationId: string, connectionId: string): Promise<CredentialsView> {
-  const row = await services.prisma.connection.findFirst({
-    where: { id: connectionId, organizationId },
-    select: { id: true, integrationSlug: true, credentialsEnc: true, encryptionKeyId: true, status: true },
-  });
+/**
+ * A connection of this organization with its credentials opened, its OAuth2 token refreshed
+ * first when it expires within the margin (one refresh across readers and instances). Another
+ * organization's connection is NOT_FOUND, like an unknown one.
+ */
+export async function openConnectionCredentials(
+  services: Services,
+  organizationId: string,
+  connectionId: string,
+): Promise<{ id: string; integrationSlug: string; metadata: unknown; stored: StoredCredentials }> {
+  const row = isUuid(connectionId)
+    ? await services.prisma.connection.findFirst({
+        where: { id: connectionId, organizationId },
+        select: { id: true, integrationSlug: true, credentialsEnc: true, encryptionKeyId: true, status: true, metadata: true },
+      })
+    : null;
   if (!row) throw notFound("Connection");
   if (row.status === "NEEDS_REAUTH") {
     throw new ServiceError("NEEDS_REAUTH", "This connection needs to be re-authorized (createHostedConnectionSession with connectionId)");
@@ -57,5 +69,10 @@ export async function readConnectionCredentials(services: Services, organization
   let stored = openCredentials(services.vault, { ...row, organizationId });
   // The common case reads without a lock; only a token near expiry takes the refresh path.
   if (needsRefresh(stored)) stored = (await refreshIfDue(services, row.id, { organizationId })) ?? stored;
-  return credentialsView(services, row.integrationSlug, stored);
+  return { id: row.id, integrationSlug: row.integrationSlug, metadata: row.metadata, stored };
+}
+
+export async function readConnectionCredentials(services: Services, organizationId: string, connectionId: string): Promise<CredentialsView> {
+  const { integrationSlug, stored } = await openConnectionCredentials(services, organizationId, connectionId);
+  return credentialsView(services, integrationSlug, stored);
 }

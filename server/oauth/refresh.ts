@@ -31,13 +31,13 @@ async function lockRow(tx: Tx, connectionId: string, organizationId: string | un
 }
 
 /**
- * Refreshes one connection's token if it is due, under its row lock. Returns the credentials as
+ * Refreshes one connection's token if it is due (or is `rejectedAccessToken`), under its row lock. Returns the credentials as
  * they stand afterwards. Throws NEEDS_REAUTH when the provider refuses the refresh token.
  */
 export async function refreshIfDue(
   services: Services,
   connectionId: string,
-  opts: { organizationId?: string; marginMs?: number; skipLocked?: boolean } = {},
+  opts: { organizationId?: string; marginMs?: number; skipLocked?: boolean; rejectedAccessToken?: string } = {},
 ): Promise<StoredCredentials | undefined> {
   let refused = false;
   // Everything that needs the outer client is read before the transaction: on PGlite (one
@@ -57,7 +57,10 @@ export async function refreshIfDue(
       if (!row) return undefined;
       const stored = openCredentials(services.vault, row);
       // Whoever held the lock before us may have refreshed already: then there is nothing to do.
-      if (stored.type !== "OAUTH2" || row.status !== "ACTIVE" || !needsRefresh(stored, opts.marginMs)) return stored;
+      // A token the provider rejected (a proxied call's 401) is due whatever its expiry says,
+      // unless another caller already replaced it.
+      const due = opts.rejectedAccessToken !== undefined ? stored.type === "OAUTH2" && !!stored.tokens.refreshToken && stored.tokens.accessToken === opts.rejectedAccessToken : needsRefresh(stored, opts.marginMs);
+      if (stored.type !== "OAUTH2" || row.status !== "ACTIVE" || !due) return stored;
       const def = oauth2Of(entry);
       const provider = providerFor(entry, credentials, { publicUrl: services.publicUrl(), userInputs: stored.userInputs });
       try {
