@@ -127,8 +127,9 @@ const addressKey = (address: string | undefined) => (address ? address.replace(/
  * The caller, once it has spent one request of its budget: its API key's, its session's, or
  * (no credential, or a refused one) its address's. A spent budget refuses the operation before
  * anything executes: RATE_LIMITED, HTTP 429 with Retry-After (an operation error on a WebSocket).
+ * The proxy endpoint spends the same budgets.
  */
-async function resolveWithinBudget(services: Services, authorization: string | null, clientAddress: string | undefined): Promise<Principal> {
+export async function resolveWithinBudget(services: Services, authorization: string | null, clientAddress: string | undefined): Promise<Principal> {
   let principal: Principal;
   try {
     principal = await resolvePrincipal(services, authorization);

@@ -17,7 +17,8 @@ import type { Metrics } from "./metrics.js";
 import { oauthCallback } from "./oauth-callback.js";
 import { SANDBOX_API_PATH, sandboxEndpoints } from "./oauth-sandbox.js";
 import type { PopupFile } from "./popup-assets.js";
-import { createRequestObserver } from "./request-log.js";
+import { PROXY_PREFIX, proxyEndpoint } from "./proxy.js";
+import { createRequestObserver, pathOf } from "./request-log.js";
 import { sendJson, sendStatic, type RouteHandler, type StaticFile } from "./responses.js";
 
 export type RouteDeps = {
@@ -58,6 +59,7 @@ export function routeTable(deps: RouteDeps): Record<string, RouteHandler> {
     "/healthz": deps.health.healthz,
     "/readyz": deps.health.readyz,
     "/metrics": deps.metrics.handler,
+    [PROXY_PREFIX]: proxyEndpoint(deps.services, deps.metrics),
   };
   if (deps.services.config.graphiql) for (const [name, file] of Object.entries(graphiqlFiles)) routes[`/graphiql/${name}`] = (req, res) => sendStatic(req, res, file);
   if (deps.adminToken) routes[ADMIN_PATH] = adminChannel(deps.services.prisma, deps.adminToken, deps.services.vault);
@@ -97,9 +99,12 @@ export function createRequestHandler(deps: RouteDeps) {
     }
     try {
       const path = url.pathname;
+      // A prefix route is matched on the raw target: `/proxy/<id>/../../graphql` is the proxy's to
+      // refuse, not GraphQL's to answer after the parser resolved the dots.
+      const prefix = prefixOf(pathOf(req.url));
+      if (prefix) return await routes[prefix]!(req, res, url);
       if (path === "/graphql") return await graphql(req, res, url, requestId);
-      const prefix = prefixOf(path);
-      const route = Object.hasOwn(routes, path) ? routes[path] : prefix ? routes[prefix] : LOGO_PATH.test(path) ? logo : undefined;
+      const route = Object.hasOwn(routes, path) ? routes[path] : LOGO_PATH.test(path) ? logo : undefined;
       if (route) return await route(req, res, url);
       return sendJson(res, 404, { error: "not found" });
     } catch (error) {

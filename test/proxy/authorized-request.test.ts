@@ -133,6 +133,12 @@ describe("refusals", () => {
     expect(f.api.seen.length).toBe(seen);
   });
 
+  it("gives up on a provider that does not answer within the timeout", async () => {
+    const id = await f.connectWith("proxy-header", { apiKey: "slow-key-0001" });
+    f.api.queue(() => {}); // accepts the request and never answers
+    expect(await codeOf(send(id, { timeoutMs: 300 }))).toBe("PROVIDER_TIMEOUT");
+  });
+
   it("refuses paths that could leave the base URL", () => {
     const base = new URL("https://api.example.com/v1/");
     for (const path of ["/../admin", "/a/%2e%2e/b", "/a%2fb", "/a%5cb", "//evil.example/x", "/https://evil.example/", "/@evil.example/x", "/a\\b", "/a b", "/a%00b", "/http:/x"]) {
