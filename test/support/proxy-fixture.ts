@@ -14,6 +14,8 @@ export type ProxyFixture = {
   org: { apiKey: string; organizationId: string };
   /** Connects `proxy-oauth` for an end user; `expiresIn` overrides the token's lifetime. */
   connectOAuth(endUserId: string, opts?: { expiresIn?: number }): Promise<string>;
+  /** Connects the built-in OAuth2 sandbox: consent page approved, as an end user would. */
+  connectSandbox(endUserId: string): Promise<string>;
   /** Connects an API_KEY or BASIC entry with these values. */
   connectWith(slug: string, values: Record<string, string>, apiKey?: string): Promise<string>;
   accessTokenOf(connectionId: string): Promise<string>;
@@ -71,6 +73,17 @@ export async function startProxyFixture(opts: { env?: Record<string, string>; eg
       return read.data.hostedConnectionSession.connectionId as string;
     },
     connectWith,
+    async connectSandbox(endUserId) {
+      const { sessionToken } = await server.createSession(org.apiKey, { integrationSlug: "oauth2-sandbox", endUserId });
+      const started = await server.gql(START, { input: {} }, { token: sessionToken });
+      const form = new URLSearchParams(new URL(started.data.startHostedConnectionAuthorization.authorizationUrl).searchParams);
+      form.set("decision", "approve");
+      const approved = await fetch(`${server.url}/sandbox/oauth/authorize`, { method: "POST", body: form, redirect: "manual" });
+      const back = await fetch(approved.headers.get("location")!, { redirect: "manual" });
+      if (back.status !== 200) throw new Error(`callback answered ${back.status}`);
+      const read = await server.gql(READ, {}, { token: sessionToken });
+      return read.data.hostedConnectionSession.connectionId as string;
+    },
     async accessTokenOf(connectionId) {
       // Read straight from the vault: the GraphQL read would refresh a token near expiry.
       const row = await server.services.prisma.connection.findUniqueOrThrow({ where: { id: connectionId } });
