@@ -16,6 +16,7 @@ import { measureCredentialsGrowth } from "./credentials-growth.js";
 import { apiKeyConnection, CATALOG_SEARCH, CREDENTIALS, measureHotPaths, type HotPathTimes } from "./hot-paths.js";
 import { graphqlRequest, sendOnce, type LoadLength } from "./http-load.js";
 import { measureIdleSubscriptions, type IdlePlan } from "./idle-subscriptions.js";
+import { measureProxyOverhead } from "./proxy-overhead.js";
 import { describeMachine, renderReport, wasShared, writeReport, type Report, type Row } from "./report.js";
 import { measureRoundTrips } from "./round-trips.js";
 import { measureSdkSize } from "./sdk-size.js";
@@ -59,6 +60,7 @@ const ROW_ORDER = [
   "credentials-postgres",
   "credentials-p99-",
   "healthz",
+  "proxy-",
   "delivery-sequential-",
   "delivery-concurrent-",
   "delivery-redis-",
@@ -145,6 +147,7 @@ async function main(): Promise<number> {
       postgresConnection = await apiKeyConnection(need("the PostgreSQL server", pg));
       return measureHotPaths({ server: pglite!, connectionId: pgliteConnection }, { server: pg!, connectionId: postgresConnection }, plan.hot, tmp);
     });
+    await scenario("proxy overhead against the stand-in API called directly", () => measureProxyOverhead(plan.hot, tmp));
     await scenario("credentials reads as connections grow", async () => {
       const server = need("the PostgreSQL server", pg);
       const request = graphqlRequest(CREDENTIALS, server.apiKey, { id: need("the PostgreSQL connection", postgresConnection) });
