@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ServiceError } from "../../server/errors.js";
 import { apiBaseUrl, targetUrl } from "../../server/proxy/api-target.js";
 import { sendAuthorizedRequest, type ProviderRequest } from "../../server/proxy/authorized-request.js";
-import { status } from "../support/provider-api.js";
+import { echo, status, type Answer } from "../support/provider-api.js";
 import { startProxyFixture, type ProxyFixture } from "../support/proxy-fixture.js";
 
 let f: ProxyFixture;
@@ -96,6 +96,18 @@ describe("OAuth2 tokens", () => {
     expect(twice.status).toBe(401);
     expect(twice.attempts).toBe(2);
     expect(refreshes()).toBe(r0 + 2);
+  });
+
+  it("refreshes once for concurrent 401s on the same token, and both calls succeed", async () => {
+    const id = await f.connectOAuth("concurrent-user");
+    const old = `Bearer ${await f.accessTokenOf(id)}`;
+    const refusesOld: Answer = (req, res, seen) => (seen.headers.authorization === old ? status(401) : echo)(req, res, seen);
+    f.api.queue(refusesOld, refusesOld, refusesOld, refusesOld);
+    const refreshes = () => f.oauth.tokenRequests.filter((t) => t.grant_type === "refresh_token").length;
+    const before = refreshes();
+    const results = await Promise.all([send(id), send(id)]);
+    expect(results.map((r) => r.status)).toEqual([200, 200]);
+    expect(refreshes()).toBe(before + 1);
   });
 });
 

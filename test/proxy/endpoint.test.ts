@@ -52,6 +52,20 @@ describe("forwarding", () => {
     expect(Object.keys(seen.headers).filter((h) => h.startsWith("x-one-runtime"))).toEqual([]);
   });
 
+  it("strips hop-by-hop headers both ways, and never forwards a host or forwarding header", async () => {
+    f.api.queue((_req, res) => {
+      res.writeHead(200, { "content-type": "text/plain", connection: "keep-alive, x-provider-hop", "x-provider-hop": "1", "x-kept": "yes" });
+      res.end("ok");
+    });
+    const r = await raw(`/proxy/${keyConnection}/hops`, {
+      headers: { connection: "keep-alive, x-caller-hop", "x-caller-hop": "1", "x-forwarded-host": "evil.example", forwarded: "host=evil.example", "x-kept": "yes" },
+    });
+    expect([r.status, r.headers["x-provider-hop"], r.headers["x-kept"]]).toEqual([200, undefined, "yes"]);
+    const seen = f.api.seen.at(-1)!;
+    expect(seen.headers.host).toBe(`127.0.0.1:${f.api.port}`);
+    expect([seen.headers["x-caller-hop"], seen.headers["x-forwarded-host"], seen.headers.forwarded, seen.headers["x-kept"]]).toEqual([undefined, undefined, undefined, "yes"]);
+  });
+
   it("is binary safe both ways and passes provider errors through unmarked", async () => {
     const upload = randomBytes(300_000);
     const download = randomBytes(200_000);
@@ -164,6 +178,24 @@ describe("the proxy's own failures: JSON with a stable code and the proxy-error 
     expect([r.status, json(r).error.code, r.headers["x-one-runtime-proxy-error"]]).toEqual([424, "NEEDS_REAUTH", "NEEDS_REAUTH"]);
     const again = await raw(`/proxy/${id}/me`);
     expect(json(again).error.code).toBe("NEEDS_REAUTH");
+  });
+});
+
+describe("the API key's rate limit", () => {
+  let limited: ProxyFixture;
+  beforeAll(async () => {
+    limited = await startProxyFixture({ env: { ONE_RUNTIME_RATE_LIMIT_API_KEY: "3/60s" } });
+  });
+  afterAll(() => limited?.stop());
+
+  it("spends one request of the API key's budget per proxied call, then answers RATE_LIMITED with Retry-After", async () => {
+    const fresh = await limited.server.createOrganization("Budgeted org");
+    const id = await limited.connectWith("proxy-header", { apiKey: "budget-key-0001" }, fresh.apiKey); // 1 of 3
+    const call = () => fetch(`${limited.server.url}/proxy/${id}/x`, { headers: { authorization: `Bearer ${fresh.apiKey}` } });
+    expect((await call()).status).toBe(200);
+    expect((await call()).status).toBe(200);
+    const refused = await call();
+    expect([refused.status, refused.headers.get("x-one-runtime-proxy-error"), Number(refused.headers.get("retry-after")) > 0]).toEqual([429, "RATE_LIMITED", true]);
   });
 });
 
