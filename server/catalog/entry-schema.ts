@@ -116,7 +116,7 @@ export const apiSchema = z.strictObject({
 export type ApiDefinition = z.infer<typeof apiSchema>;
 
 /** The placeholders a template uses: `{key}` or `{metadata.key}`. */
-export const placeholdersOf = (template: string) => [...template.matchAll(/\{([^}]*)\}/g)].map((m) => m[1]!);
+const placeholdersOf = (template: string) => [...template.matchAll(/\{([^}]*)\}/g)].map((m) => m[1]!);
 
 /** The problems of an entry's `api` object against its other fields (placeholders that name nothing). */
 function apiIssues(e: { authType: AuthTypeName; credentialFields: CredentialField[]; oauth2?: OAuth2Definition | undefined; api?: ApiDefinition | undefined }): [string[], string][] {

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ServiceError } from "../../server/errors.js";
 import { apiBaseUrl, targetUrl } from "../../server/proxy/api-target.js";
 import { sendAuthorizedRequest, type ProviderRequest } from "../../server/proxy/authorized-request.js";
+import { OPENAI_TEST_KEY } from "../support/flows.js";
 import { echo, status, type Answer } from "../support/provider-api.js";
 import { startProxyFixture, type ProxyFixture } from "../support/proxy-fixture.js";
 
@@ -143,6 +144,11 @@ describe("refusals", () => {
     expect(await codeOf(send("6f0b9a52-3c1d-4e8f-9a7b-0c2d4e6f8a1b"))).toBe("NOT_FOUND");
     expect(await codeOf(send("not-a-uuid"))).toBe("NOT_FOUND");
     expect(f.api.seen.length).toBe(seen);
+  });
+
+  it("refuses an integration whose catalog entry names no API", async () => {
+    const id = await f.connectWith("openai", { apiKey: OPENAI_TEST_KEY });
+    expect(await codeOf(send(id))).toBe("PROXY_NOT_SUPPORTED");
   });
 
   it("gives up on a provider that does not answer within the timeout", async () => {
