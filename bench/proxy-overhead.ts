@@ -11,7 +11,7 @@ import type { Answers } from "./ceiling-server.js";
 import { spawnCeiling } from "./ceilings.js";
 import { flat, type HotPathTimes } from "./hot-paths.js";
 import { describeLoad, LATENCY_CONNECTIONS, latencyMs, runLoad, THROUGHPUT_CONNECTIONS, type HttpRequest } from "./http-load.js";
-import { ratio, times, type Row } from "./report.js";
+import { num, ratio, times, type Row } from "./report.js";
 import { startPgliteServer, type ServerUnderTest } from "./servers-under-test.js";
 
 const SLUG = "bench-provider";
@@ -81,7 +81,7 @@ export async function measureProxyOverhead(t: HotPathTimes, tmpDir: string): Pro
         id: "proxy-throughput",
         what: `${what} · ${THROUGHPUT_CONNECTIONS} connections`,
         figure: describeLoad(proxiedRate),
-        ...(proxiedRate.timed ? { ceiling: `direct ${Math.round(directRate.requestsPerSecond).toLocaleString("en-US")} req/s, p50 ${latencyMs(directRate.p50Ms)}, p99 ${latencyMs(directRate.p99Ms)}`, ratio: `${times(rateRatio)} direct` } : {}),
+        ...(proxiedRate.timed ? { ceiling: `direct ${Math.round(directRate.requestsPerSecond).toLocaleString("en-US")} req/s, p50 ${latencyMs(directRate.p50Ms)}, p99 ${latencyMs(directRate.p99Ms)}`, ratio: `${num(rateRatio)}× direct` } : {}),
         failures: proxiedRate.failures + directRate.failures,
         values: { ...flat(proxiedRate), directRps: directRate.requestsPerSecond, directP50Ms: directRate.p50Ms, directP99Ms: directRate.p99Ms, vsDirect: rateRatio },
       },
