@@ -56,6 +56,14 @@ describe("the credential the catalog names, added by us", () => {
     expect(lastSeen().headers.authorization).toBe(`Basic ${Buffer.from("ada:s3cret-pass").toString("base64")}`);
   });
 
+  it("builds a per-connection base URL from a token response value kept as metadata", async () => {
+    const id = await f.connectOAuth("instance-user", { slug: "proxy-instance", tokenExtras: { instance_url: f.api.url } });
+    const r = await send(id, { path: "/v62.0/sobjects" });
+    expect(r.status).toBe(200);
+    expect(lastSeen().url).toBe("/services/data/v62.0/sobjects");
+    expect(lastSeen().headers.authorization).toBe(`Bearer ${await f.accessTokenOf(id)}`);
+  });
+
   it("builds a per-connection base URL from the end user's non-secret input", async () => {
     const id = await f.connectWith("proxy-tenant", { apiKey: "tenant-key-789", tenant: "acme-eu" });
     await send(id, { path: "/users" });

@@ -65,6 +65,7 @@ describe("the api object of a catalog entry", () => {
       "google-sheets": "https://sheets.googleapis.com",
       stripe: "https://api.stripe.com",
       notion: "https://api.notion.com",
+      salesforce: "{metadata.instance_url}",
     });
     expect(integrations.find((i) => i.slug === "notion")!.api!.headers).toEqual({ "Notion-Version": "2022-06-28" });
   });

@@ -78,6 +78,13 @@ export async function writeProxyEntries(catalogDir: string, oauthUrl: string, ap
       oauth2: { authorizationUrl: `${oauthUrl}/authorize`, tokenUrl: `${oauthUrl}/token`, defaultScopes: ["read"], tokenEndpointAuthMethod: "client_secret_basic" },
       api: { baseUrl: `${apiUrl}/v1`, headers: { "X-Api-Version": "2024-01-01" } },
     },
+    // The API's origin comes from the token response (as Salesforce's instance_url does).
+    "proxy-instance": {
+      ...base,
+      authType: "OAUTH2",
+      oauth2: { authorizationUrl: `${oauthUrl}/authorize`, tokenUrl: `${oauthUrl}/token`, defaultScopes: ["read"], tokenEndpointAuthMethod: "client_secret_basic", tokenResponseMetadata: ["instance_url"] },
+      api: { baseUrl: "{metadata.instance_url}/services/data" },
+    },
     "proxy-header": { ...base, authType: "API_KEY", credentialFields: [key()], api: { baseUrl: `${apiUrl}/v1`, auth: { type: "header", name: "X-Api-Key", value: "{apiKey}" } } },
     "proxy-query": { ...base, authType: "API_KEY", credentialFields: [key()], api: { baseUrl: `${apiUrl}/v1`, auth: { type: "query", name: "api_key", value: "{apiKey}" } } },
     "proxy-basic": {

@@ -12,8 +12,8 @@ export type ProxyFixture = {
   oauth: MockProvider;
   api: ProviderApi;
   org: { apiKey: string; organizationId: string };
-  /** Connects `proxy-oauth` for an end user; `expiresIn` overrides the token's lifetime. */
-  connectOAuth(endUserId: string, opts?: { expiresIn?: number }): Promise<string>;
+  /** Connects `proxy-oauth` (or `slug`) for an end user; `expiresIn` overrides the token's lifetime, `tokenExtras` adds token response fields. */
+  connectOAuth(endUserId: string, opts?: { expiresIn?: number; slug?: string; tokenExtras?: Record<string, unknown> }): Promise<string>;
   /** Connects the built-in OAuth2 sandbox: consent page approved, as an end user would. */
   connectSandbox(endUserId: string): Promise<string>;
   /** Connects an API_KEY or BASIC entry with these values. */
@@ -39,12 +39,14 @@ export async function startProxyFixture(opts: { env?: Record<string, string>; eg
     egressLookup: opts.egressLookup,
   });
   const org = await server.createOrganization("Proxy org");
-  const configured = await server.gql(
-    `mutation($input: ConfigureIntegrationInput!) { configureIntegration(input: $input) { integrationSlug } }`,
-    { input: { integrationSlug: "proxy-oauth", oauthClientId: "proxy-client", oauthClientSecret: "proxy-client-secret-9d2e4f" } },
-    { token: org.apiKey },
-  );
-  if (configured.errors) throw new Error(JSON.stringify(configured.errors));
+  for (const integrationSlug of ["proxy-oauth", "proxy-instance"]) {
+    const configured = await server.gql(
+      `mutation($input: ConfigureIntegrationInput!) { configureIntegration(input: $input) { integrationSlug } }`,
+      { input: { integrationSlug, oauthClientId: "proxy-client", oauthClientSecret: "proxy-client-secret-9d2e4f" } },
+      { token: org.apiKey },
+    );
+    if (configured.errors) throw new Error(JSON.stringify(configured.errors));
+  }
 
   const connectWith: ProxyFixture["connectWith"] = async (slug, values, apiKey = org.apiKey) => {
     const { sessionToken } = await server.createSession(apiKey, { integrationSlug: slug, endUserId: `user-${slug}` });
@@ -59,12 +61,13 @@ export async function startProxyFixture(opts: { env?: Record<string, string>; eg
     api,
     org,
     async connectOAuth(endUserId, o = {}) {
-      const { sessionToken } = await server.createSession(org.apiKey, { integrationSlug: "proxy-oauth", endUserId });
+      const { sessionToken } = await server.createSession(org.apiKey, { integrationSlug: o.slug ?? "proxy-oauth", endUserId });
       const started = await server.gql(START, { input: { connectionName: endUserId } }, { token: sessionToken });
       if (started.errors) throw new Error(JSON.stringify(started.errors));
-      if (o.expiresIn !== undefined) {
+      if (o.expiresIn !== undefined || o.tokenExtras) {
         oauth.server.service.once("beforeResponse", (response: { body: Record<string, unknown> }) => {
-          response.body.expires_in = o.expiresIn;
+          if (o.expiresIn !== undefined) response.body.expires_in = o.expiresIn;
+          Object.assign(response.body, o.tokenExtras);
         });
       }
       const back = await followAuthorization(started.data.startHostedConnectionAuthorization.authorizationUrl);
