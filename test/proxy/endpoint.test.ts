@@ -181,10 +181,10 @@ describe("the proxy's own failures: JSON with a stable code and the proxy-error 
   });
 });
 
-describe("the API key's rate limit", () => {
+describe("a server with a small API key budget and a 1 s provider timeout", () => {
   let limited: ProxyFixture;
   beforeAll(async () => {
-    limited = await startProxyFixture({ env: { ONE_RUNTIME_RATE_LIMIT_API_KEY: "3/60s" } });
+    limited = await startProxyFixture({ env: { ONE_RUNTIME_RATE_LIMIT_API_KEY: "3/60s", ONE_RUNTIME_PROXY_TIMEOUT_SECONDS: "1" } });
   });
   afterAll(() => limited?.stop());
 
@@ -196,6 +196,14 @@ describe("the API key's rate limit", () => {
     expect((await call()).status).toBe(200);
     const refused = await call();
     expect([refused.status, refused.headers.get("x-one-runtime-proxy-error"), Number(refused.headers.get("retry-after")) > 0]).toEqual([429, "RATE_LIMITED", true]);
+  });
+
+  it("answers a provider that stays silent past the timeout with 504 PROVIDER_TIMEOUT", async () => {
+    const fresh = await limited.server.createOrganization("Patient org");
+    const id = await limited.connectWith("proxy-header", { apiKey: "silent-key-0001" }, fresh.apiKey);
+    limited.api.queue(() => {}); // accepts the request and never answers
+    const r = await fetch(`${limited.server.url}/proxy/${id}/slow`, { headers: { authorization: `Bearer ${fresh.apiKey}` } });
+    expect([r.status, r.headers.get("x-one-runtime-proxy-error"), ((await r.json()) as { error: { code: string } }).error.code]).toEqual([504, "PROVIDER_TIMEOUT", "PROVIDER_TIMEOUT"]);
   });
 });
 
