@@ -7,7 +7,7 @@ import type { ServiceError } from "../../server/errors.js";
 import { apiBaseUrl, targetUrl } from "../../server/proxy/api-target.js";
 import { sendAuthorizedRequest, type ProviderRequest } from "../../server/proxy/authorized-request.js";
 import { OPENAI_TEST_KEY } from "../support/flows.js";
-import { echo, status, type Answer } from "../support/provider-api.js";
+import { refuseTogether, status } from "../support/provider-api.js";
 import { startProxyFixture, type ProxyFixture } from "../support/proxy-fixture.js";
 
 let f: ProxyFixture;
@@ -107,15 +107,19 @@ describe("OAuth2 tokens", () => {
     expect(refreshes()).toBe(r0 + 2);
   });
 
-  it("refreshes once for concurrent 401s on the same token, and both calls succeed", async () => {
+  it("refreshes once for concurrent 401s on the same token, and both calls succeed with the new one", async () => {
     const id = await f.connectOAuth("concurrent-user");
     const old = `Bearer ${await f.accessTokenOf(id)}`;
-    const refusesOld: Answer = (req, res, seen) => (seen.headers.authorization === old ? status(401) : echo)(req, res, seen);
+    // Both first attempts are answered 401 only once both have arrived.
+    const refusesOld = refuseTogether(old, 2);
     f.api.queue(refusesOld, refusesOld, refusesOld, refusesOld);
     const refreshes = () => f.oauth.tokenRequests.filter((t) => t.grant_type === "refresh_token").length;
     const before = refreshes();
     const results = await Promise.all([send(id), send(id)]);
-    expect(results.map((r) => r.status)).toEqual([200, 200]);
+    expect(results.map((r) => [r.status, r.attempts])).toEqual([
+      [200, 2],
+      [200, 2],
+    ]);
     expect(refreshes()).toBe(before + 1);
   });
 });

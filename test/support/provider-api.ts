@@ -32,6 +32,19 @@ export const status =
     res.end(JSON.stringify({ status: code }));
   };
 
+/**
+ * 401 for requests carrying `authorization`, held until `count` of them have arrived, so they were
+ * provably in flight together; any other request is echoed.
+ */
+export function refuseTogether(authorization: string, count: number): Answer {
+  const held: http.ServerResponse[] = [];
+  return (req, res, seen) => {
+    if (seen.headers.authorization !== authorization) return echo(req, res, seen);
+    held.push(res);
+    if (held.length === count) for (const r of held.splice(0)) status(401)(req, r, seen);
+  };
+}
+
 export async function startProviderApi(): Promise<ProviderApi> {
   const seen: SeenRequest[] = [];
   const pending: Answer[] = [];
