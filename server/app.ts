@@ -16,6 +16,7 @@ import { loadPopupAssets } from "./http/popup-assets.js";
 import { ADMIN_PATH, createRequestHandler } from "./http/routes.js";
 import { prepareGracefulClose } from "./http/shutdown.js";
 import { createLogger, type Logger } from "./logger.js";
+import { createApiKeyVerifier } from "./organizations/api-key-verifier.js";
 import { redirectUri } from "./oauth/apps.js";
 import { refreshExpiringTokens } from "./oauth/refresh.js";
 import { sandboxEntry } from "./oauth/sandbox.js";
@@ -30,6 +31,7 @@ import { loadOrCreateDevKey, parseEncryptionKeys, Vault, type OpenFailure } from
 import { createMemoryWatcherSlots, createRedisWatcherSlots, type WatcherSlots } from "./watcher-slots.js";
 import { attachWebSocket } from "./ws.js";
 import { createGraphQL } from "./yoga.js";
+import { createCatalogCache } from "./http/catalog-cache.js";
 
 export type RunningServer = {
   url: string;
@@ -182,11 +184,14 @@ export async function startServer(
     let publicUrl = config.publicUrl ?? "";
     // Tests resolve chosen names to chosen addresses; the guard judges what the lookup answers.
     const egress = { ...config.egress, ...(opts.egressLookup ? { lookup: opts.egressLookup } : {}) };
-    const services: Services = { config, publicUrl: () => publicUrl, prisma: store.prisma, storeKind: store.kind, catalog, vault, events, watcherSlots, rateLimits, logger, egress };
-    const yoga = createGraphQL(services);
+    const apiKeys = createApiKeyVerifier(store.prisma, events, { ttlMs: config.apiKeyCacheMs });
+    cleanups.push(async () => apiKeys.close());
+    const services: Services = { config, publicUrl: () => publicUrl, prisma: store.prisma, storeKind: store.kind, catalog, vault, events, apiKeys, watcherSlots, rateLimits, logger, egress };
+    const catalogCache = createCatalogCache();
+    const yoga = createGraphQL(services, catalogCache);
     const adminToken = embedded ? newAdminToken() : undefined;
     const sandboxCallbackUrl = config.sandbox ? () => redirectUri(services) : undefined;
-    const server = createServer(createRequestHandler({ services, yoga, popupAssets, health, metrics, adminToken, sandboxCallbackUrl }));
+    const server = createServer(createRequestHandler({ services, yoga, catalogCache, popupAssets, health, metrics, adminToken, sandboxCallbackUrl }));
     const closeGracefully = prepareGracefulClose(server);
     server.headersTimeout = 20_000;
     server.requestTimeout = 30_000;

@@ -76,6 +76,7 @@ const envSchema = z.object({
   ONE_RUNTIME_METRICS_TOKEN: z.preprocess(emptyAsUndefined, z.string().min(16, "use at least 16 characters").optional()),
   ONE_RUNTIME_INTROSPECTION: z.preprocess(emptyAsUndefined, z.enum(["public", "api-key", "off"]).optional()),
   ONE_RUNTIME_GRAPHIQL: z.preprocess(emptyAsUndefined, z.enum(["true", "false"]).optional()),
+  ONE_RUNTIME_API_KEY_CACHE_MS: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(0).max(300_000).default(10_000)),
   ONE_RUNTIME_EGRESS_ALLOW_LOOPBACK: z.preprocess(emptyAsUndefined, z.enum(["true", "false"]).optional()),
   ONE_RUNTIME_PROXY_TIMEOUT_SECONDS: z.preprocess(emptyAsUndefined, z.coerce.number().min(1).max(600).default(60)),
   NODE_ENV: z.string().optional(),
@@ -118,6 +119,8 @@ export type Config = {
   egress: { allowLoopback: boolean };
   /** The proxy's wait for a provider's response headers, and for each stall while a body streams. */
   proxy: { timeoutMs: number };
+  /** How long a verified API key is trusted without asking the database again; 0 = never cached. */
+  apiKeyCacheMs: number;
 };
 
 /** A configuration the service refuses to start with; its message is one line, for stderr. */
@@ -148,6 +151,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     dbPoolSize: e.ONE_RUNTIME_DB_POOL_SIZE,
     introspection: e.ONE_RUNTIME_INTROSPECTION ?? (production ? "off" : "public"),
     graphiql: e.ONE_RUNTIME_GRAPHIQL ? e.ONE_RUNTIME_GRAPHIQL === "true" : !production,
+    apiKeyCacheMs: e.ONE_RUNTIME_API_KEY_CACHE_MS,
     egress: {
       allowLoopback: e.ONE_RUNTIME_EGRESS_ALLOW_LOOPBACK ? e.ONE_RUNTIME_EGRESS_ALLOW_LOOPBACK === "true" : !e.DATABASE_URL && !production,
     },

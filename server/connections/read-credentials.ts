@@ -1,5 +1,6 @@
 // Decrypts a connection's credentials for its own organization's backend.
 import { notFound, ServiceError } from "../errors.js";
+import type { Connection } from "../generated/prisma/client.js";
 import { needsRefresh, refreshIfDue } from "../oauth/refresh.js";
 import type { Services } from "../services.js";
 import { isUuid } from "./connections.js";
@@ -46,9 +47,29 @@ export function credentialsView(services: Services, slug: string, stored: Stored
   }
 }
 
+type CredentialsRow = Pick<Connection, "id" | "integrationSlug" | "credentialsEnc" | "encryptionKeyId" | "status">;
+
+/** A row's credentials opened; an OAuth2 token near expiry is refreshed first (one refresh across readers and instances). */
+async function openRow(services: Services, organizationId: string, row: CredentialsRow): Promise<StoredCredentials> {
+  if (row.status === "NEEDS_REAUTH") {
+    throw new ServiceError("NEEDS_REAUTH", "This connection needs to be re-authorized (createHostedConnectionSession with connectionId)");
+  }
+  const stored = openCredentials(services.vault, { ...row, organizationId });
+  // The common case reads without a lock; only a token near expiry takes the refresh path.
+  if (needsRefresh(stored)) return (await refreshIfDue(services, row.id, { organizationId })) ?? stored;
+  return stored;
+}
+
 /**
- * A connection of this organization with its credentials opened, its OAuth2 token refreshed
- * first when it expires within the margin (one refresh across readers and instances). Another
+ * The credentials of a connection row already read for its organization (the `connection` query's
+ * own row: no second read). Refreshes an OAuth2 token first when it is near expiry.
+ */
+export async function readConnectionCredentials(services: Services, organizationId: string, row: CredentialsRow): Promise<CredentialsView> {
+  return credentialsView(services, row.integrationSlug, await openRow(services, organizationId, row));
+}
+
+/**
+ * A connection of this organization, read by id, with its credentials opened as above. Another
  * organization's connection is NOT_FOUND, like an unknown one.
  */
 export async function openConnectionCredentials(
@@ -63,16 +84,5 @@ export async function openConnectionCredentials(
       })
     : null;
   if (!row) throw notFound("Connection");
-  if (row.status === "NEEDS_REAUTH") {
-    throw new ServiceError("NEEDS_REAUTH", "This connection needs to be re-authorized (createHostedConnectionSession with connectionId)");
-  }
-  let stored = openCredentials(services.vault, { ...row, organizationId });
-  // The common case reads without a lock; only a token near expiry takes the refresh path.
-  if (needsRefresh(stored)) stored = (await refreshIfDue(services, row.id, { organizationId })) ?? stored;
-  return { id: row.id, integrationSlug: row.integrationSlug, metadata: row.metadata, stored };
-}
-
-export async function readConnectionCredentials(services: Services, organizationId: string, connectionId: string): Promise<CredentialsView> {
-  const { integrationSlug, stored } = await openConnectionCredentials(services, organizationId, connectionId);
-  return credentialsView(services, integrationSlug, stored);
+  return { id: row.id, integrationSlug: row.integrationSlug, metadata: row.metadata, stored: await openRow(services, organizationId, row) };
 }

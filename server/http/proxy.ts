@@ -11,7 +11,7 @@ import { ServiceError, type ErrorCode } from "../errors.js";
 import { PROXY_METHODS, sendAuthorizedRequest, type ProviderResponse } from "../proxy/authorized-request.js";
 import { MAX_RETRIES } from "../proxy/retry-policy.js";
 import type { Services } from "../services.js";
-import { resolveWithinBudget } from "../yoga.js";
+import { resolveCaller } from "../principal.js";
 import type { Metrics } from "./metrics.js";
 import { BASE_HEADERS, readBody, type RouteHandler } from "./responses.js";
 
@@ -128,7 +128,7 @@ export function proxyEndpoint(services: Services, metrics: Metrics): RouteHandle
     let response: ProviderResponse;
     try {
       if (!PROXY_METHODS.has(method)) throw new ProxyRefusal("BAD_REQUEST", `The proxy takes ${[...PROXY_METHODS].join(", ")}`);
-      const principal = await resolveWithinBudget(services, req.headers.authorization ?? null, req.socket.remoteAddress);
+      const principal = await resolveCaller(services, req.headers.authorization ?? null, req.socket.remoteAddress);
       if (principal.kind === "anonymous") throw new ServiceError("UNAUTHENTICATED", "The proxy needs `Authorization: Bearer <API key>`");
       if (principal.kind !== "organization") throw new ServiceError("FORBIDDEN", "The proxy takes an organization's API key, not a session token");
       if (!match || !connectionId) throw new ServiceError("NOT_FOUND", "Connection not found");

@@ -9,7 +9,7 @@ import type { StoredCredentials } from "../connections/credentials.js";
 import { openConnectionCredentials } from "../connections/read-credentials.js";
 import { egressRequest, EgressTimeout, isDestinationBlocked } from "../egress.js";
 import { ServiceError } from "../errors.js";
-import { refreshIfDue } from "../oauth/refresh.js";
+import { canRenew, refreshIfDue } from "../oauth/refresh.js";
 import type { Services } from "../services.js";
 import { apiBaseUrl, apiOf, credentialPlacement, targetUrl, targetValues } from "./api-target.js";
 import { IDEMPOTENT_METHODS, isRetryableStatus, MAX_RETRIES, MAX_RETRY_WAIT_MS, retryAfterMs, retryDelayMs } from "./retry-policy.js";
@@ -120,7 +120,7 @@ export async function sendAuthorizedRequest(services: Services, organizationId: 
       throw providerFailure(error);
     }
     const status = res.statusCode ?? 502;
-    if (status === 401 && !refreshed && replayable && stored.type === "OAUTH2" && stored.tokens.refreshToken) {
+    if (status === 401 && !refreshed && replayable && stored.type === "OAUTH2" && canRenew(stored)) {
       // The token may have been revoked or rotated early: refresh once (the one-refresh path, so
       // concurrent 401s across instances cause one refresh) and send once more.
       refreshed = true;
