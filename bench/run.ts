@@ -8,6 +8,9 @@
 //   npm run bench -- --only=hot,flows   only the scenarios whose key is listed (hot, proxy,
 //                              growth, flows, redis, idle, round-trips, catalog-growth, sdk), for a quick
 //                              before/after while working on one path
+//   npm run bench -- --cpu-prof   each server under test writes a V8 CPU profile into
+//                              bench/results/profiles/ when it stops (open it in Chrome's DevTools
+//                              or speedscope for the flame graph)
 // Needs PostgreSQL and Redis as the tests do (ONE_RUNTIME_TEST_PG_URL, ONE_RUNTIME_TEST_REDIS_URL).
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -84,6 +87,8 @@ const say = (line: string) => process.stderr.write(`[bench ${new Date().toISOStr
 
 async function main(): Promise<number> {
   const mode: Report["mode"] = process.argv.includes("--quick") ? "quick" : "full";
+  // Read by the spawning helper (test/support/server-build.ts nodeArgs) for every server started.
+  if (process.argv.includes("--cpu-prof")) process.env.CPU_PROFILE_DIR = join(resultsDir, "profiles");
   const plan = PLANS[mode];
   const machine = describeMachine();
   const started = performance.now();
