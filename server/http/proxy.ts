@@ -19,6 +19,8 @@ export const PROXY_PREFIX = "/proxy/";
 /** Bodies up to this size are held in memory so a 401 refresh or a retry can send them again; larger ones stream once. */
 export const REPLAYABLE_BODY_BYTES = 1024 * 1024;
 export const PROXY_ERROR_HEADER = "x-one-runtime-proxy-error";
+/** On the provider's answers: the base URL paths are relative to, so a client can turn a provider's absolute next-page link into a proxy path. */
+export const PROXY_API_BASE_HEADER = "x-one-runtime-api-base";
 const MAX_PATH_LOGGED = 256;
 
 const STATUS: Partial<Record<ErrorCode, number>> = {
@@ -162,7 +164,7 @@ export function proxyEndpoint(services: Services, metrics: Metrics): RouteHandle
       return fail("PROVIDER_ERROR", `The provider's response is over ${maxBodyBytes} bytes`);
     }
     finish("provider");
-    res.writeHead(response.status, { ...response.headers, "x-request-id": requestId });
+    res.writeHead(response.status, { ...response.headers, "x-request-id": requestId, [PROXY_API_BASE_HEADER]: response.baseUrl });
     try {
       await pipeline(response.body, capped(maxBodyBytes, () => {}), res);
     } catch {
