@@ -79,4 +79,25 @@ describe("the proxy's response size cap", () => {
     const r = await get("/stream");
     expect([r.status, r.complete, r.bytes]).toEqual([200, true, CAP]);
   });
+
+  it("refuses a chunked upload that grows past the cap with 413 PAYLOAD_TOO_LARGE", async () => {
+    const r = await new Promise<{ status: number; code: string | undefined }>((resolve, reject) => {
+      const req = http.request(`${f.server.url}/proxy/${connectionId}/upload`, { method: "POST", headers: { authorization: `Bearer ${f.org.apiKey}`, "transfer-encoding": "chunked" } }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (c: Buffer) => chunks.push(c));
+        res.on("end", () => resolve({ status: res.statusCode!, code: JSON.parse(Buffer.concat(chunks).toString("utf8")).error?.code }));
+      });
+      req.on("error", reject);
+      let sent = 0;
+      const more = () => {
+        while (sent < 3 * CAP) {
+          sent += CHUNK.length;
+          if (!req.write(CHUNK)) return void req.once("drain", more);
+        }
+        req.end();
+      };
+      more();
+    });
+    expect(r).toEqual({ status: 413, code: "PAYLOAD_TOO_LARGE" });
+  });
 });
