@@ -1,17 +1,21 @@
 // The typed Node client for One Runtime's backend API (authenticated with an API key). One method
 // per document in client/operations/, named after the operation, resolving to its result (the
 // operation's single root field); failures reject with OneRuntimeError; reads are retried. And
-// `proxy()`, which calls a provider's API as one of your connections (client/proxy.ts).
+// `proxy()`, which calls a provider's API as one of your connections (client/proxy.ts), and
+// `proxyPages()`, which walks a paginated list through it (client/pages.ts).
 import { GraphQLClient } from "graphql-request";
 import { toOneRuntimeError } from "./errors.js";
 import { getSdk, type Sdk, type SdkFunctionWrapper } from "./generated/sdk.js";
-import { createProxy, type ProxyRequest, type ProxyResponse } from "./proxy.js";
+import { createProxyPages, type ProxyPage, type ProxyPagesRequest } from "./pages.js";
+import { createProxy, queryString, type ProxyRequest, type ProxyResponse } from "./proxy.js";
 import { backoffMs, DEFAULT_RETRY_POLICY, isTransient, sleep, type RetryPolicy } from "./retries.js";
 
 export { OneRuntimeError } from "./errors.js";
 export type { FieldError, GraphQLErrorBody, OneRuntimeErrorCode, ServerErrorCode, TransportErrorCode } from "./errors.js";
 export type { RetryPolicy } from "./retries.js";
 export type { ProxyQuery, ProxyRequest, ProxyResponse } from "./proxy.js";
+export { ProxyPageError } from "./pages.js";
+export type { ProxyNextRequest, ProxyPage, ProxyPagesRequest } from "./pages.js";
 // Every operation's result and variables type, and the enums and inputs they use
 // (e.g. `ConnectionsQuery`, `CreateHostedConnectionSessionInput`, `AuthType`).
 export type * from "./generated/sdk.js";
@@ -52,6 +56,8 @@ type Method<K extends OperationName> =
 export type OneRuntimeClient = { readonly [K in OperationName]: Method<K> } & {
   /** Calls the connection's provider API with the credential added by One Runtime (see client/README.md). */
   readonly proxy: (request: ProxyRequest) => Promise<ProxyResponse>;
+  /** Every page of a paginated provider list, following `Link: rel="next"` or your `next` (see client/README.md). */
+  readonly proxyPages: <T = unknown>(request: ProxyPagesRequest<T>) => AsyncGenerator<ProxyPage<T>, void, undefined>;
 };
 
 const DEFAULT_TIMEOUT_MS = 30_000;
@@ -119,5 +125,6 @@ export function createOneRuntimeClient(options: OneRuntimeClientOptions): OneRun
     };
   }
   const proxyBase = endpoint.replace(/\/graphql$/, "/proxy/");
-  return Object.assign(client, { proxy: createProxy(proxyBase, apiKey, options.fetch ?? globalThis.fetch) }) as unknown as OneRuntimeClient;
+  const proxy = createProxy(proxyBase, apiKey, options.fetch ?? globalThis.fetch);
+  return Object.assign(client, { proxy, proxyPages: createProxyPages(proxy, queryString) }) as unknown as OneRuntimeClient;
 }

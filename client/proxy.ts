@@ -3,7 +3,8 @@
 // own failures (its `x-one-runtime-proxy-error` header) reject, as OneRuntimeError with their code.
 import { OneRuntimeError, toOneRuntimeError } from "./errors.js";
 
-export type ProxyQuery = URLSearchParams | Record<string, string | number | boolean | readonly (string | number | boolean)[] | undefined>;
+/** A raw string (`"a=1&b=2"`, sent as it is), URLSearchParams, or an object of values. */
+export type ProxyQuery = string | URLSearchParams | Record<string, string | number | boolean | readonly (string | number | boolean)[] | undefined>;
 
 export type ProxyRequest = {
   connectionId: string;
@@ -45,8 +46,9 @@ export type ProxyResponse = {
 const DEFAULT_PROXY_TIMEOUT_MS = 120_000;
 const OPERATION = "proxy";
 
-function queryString(query: ProxyQuery | undefined): string {
+export function queryString(query: ProxyQuery | undefined): string {
   if (!query) return "";
+  if (typeof query === "string") return query ? `?${query.replace(/^\?/, "")}` : "";
   const params = query instanceof URLSearchParams ? query : new URLSearchParams();
   if (!(query instanceof URLSearchParams)) {
     for (const [key, value] of Object.entries(query)) {

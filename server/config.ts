@@ -79,6 +79,7 @@ const envSchema = z.object({
   ONE_RUNTIME_API_KEY_CACHE_MS: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(0).max(300_000).default(10_000)),
   ONE_RUNTIME_EGRESS_ALLOW_LOOPBACK: z.preprocess(emptyAsUndefined, z.enum(["true", "false"]).optional()),
   ONE_RUNTIME_PROXY_TIMEOUT_SECONDS: z.preprocess(emptyAsUndefined, z.coerce.number().min(1).max(600).default(60)),
+  ONE_RUNTIME_PROXY_MAX_BODY_MB: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(1).max(10240).default(100)),
   NODE_ENV: z.string().optional(),
   ONE_RUNTIME_RATE_LIMIT_API_KEY: rateLimit(DEFAULT_RATE_LIMITS.apiKey),
   ONE_RUNTIME_RATE_LIMIT_SESSION: rateLimit(DEFAULT_RATE_LIMITS.session),
@@ -117,8 +118,11 @@ export type Config = {
    * store outside production, where the sandbox's API lives on this machine.
    */
   egress: { allowLoopback: boolean };
-  /** The proxy's wait for a provider's response headers, and for each stall while a body streams. */
-  proxy: { timeoutMs: number };
+  /**
+   * The proxy's wait for a provider's response headers (and for each stall while a body streams),
+   * and the cap on each request and response body it carries.
+   */
+  proxy: { timeoutMs: number; maxBodyBytes: number };
   /** How long a verified API key is trusted without asking the database again; 0 = never cached. */
   apiKeyCacheMs: number;
 };
@@ -155,7 +159,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     egress: {
       allowLoopback: e.ONE_RUNTIME_EGRESS_ALLOW_LOOPBACK ? e.ONE_RUNTIME_EGRESS_ALLOW_LOOPBACK === "true" : !e.DATABASE_URL && !production,
     },
-    proxy: { timeoutMs: e.ONE_RUNTIME_PROXY_TIMEOUT_SECONDS * 1000 },
+    proxy: { timeoutMs: e.ONE_RUNTIME_PROXY_TIMEOUT_SECONDS * 1000, maxBodyBytes: e.ONE_RUNTIME_PROXY_MAX_BODY_MB * 1024 * 1024 },
     rateLimits: { apiKey: e.ONE_RUNTIME_RATE_LIMIT_API_KEY, session: e.ONE_RUNTIME_RATE_LIMIT_SESSION, anonymous: e.ONE_RUNTIME_RATE_LIMIT_ANONYMOUS },
   };
 }

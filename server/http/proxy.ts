@@ -16,11 +16,11 @@ import type { Metrics } from "./metrics.js";
 import { BASE_HEADERS, readBody, type RouteHandler } from "./responses.js";
 
 export const PROXY_PREFIX = "/proxy/";
-/** Request and response bodies are capped at this size each. */
-export const MAX_PROXY_BODY_BYTES = 100 * 1024 * 1024;
 /** Bodies up to this size are held in memory so a 401 refresh or a retry can send them again; larger ones stream once. */
 export const REPLAYABLE_BODY_BYTES = 1024 * 1024;
 export const PROXY_ERROR_HEADER = "x-one-runtime-proxy-error";
+/** On the provider's answers: the base URL paths are relative to, so a client can turn a provider's absolute next-page link into a proxy path. */
+export const PROXY_API_BASE_HEADER = "x-one-runtime-api-base";
 const MAX_PATH_LOGGED = 256;
 
 const STATUS: Partial<Record<ErrorCode, number>> = {
@@ -73,19 +73,20 @@ function options(req: IncomingMessage): { retries: number; retryNonIdempotent: b
 }
 
 /** The request body as the domain takes it: nothing, a buffer (small, replayable) or a capped stream. */
-async function bodyOf(req: IncomingMessage, onOver: () => void): Promise<Buffer | Readable | undefined> {
+async function bodyOf(req: IncomingMessage, maxBytes: number, onOver: () => void): Promise<Buffer | Readable | undefined> {
   const declared = req.headers["content-length"] === undefined ? undefined : Number(req.headers["content-length"]);
-  if (declared !== undefined && declared > MAX_PROXY_BODY_BYTES) throw new ProxyRefusal("PAYLOAD_TOO_LARGE", `Request bodies are limited to ${MAX_PROXY_BODY_BYTES} bytes`);
+  if (declared !== undefined && declared > maxBytes) throw new ProxyRefusal("PAYLOAD_TOO_LARGE", `Request bodies are limited to ${maxBytes} bytes`);
   if (declared === 0 || (declared === undefined && req.headers["transfer-encoding"] === undefined)) return undefined;
   if (declared !== undefined && declared <= REPLAYABLE_BODY_BYTES) {
     const body = await readBody(req, REPLAYABLE_BODY_BYTES);
-    if (!body) throw new ProxyRefusal("PAYLOAD_TOO_LARGE", `Request bodies are limited to ${MAX_PROXY_BODY_BYTES} bytes`);
+    if (!body) throw new ProxyRefusal("PAYLOAD_TOO_LARGE", `Request bodies are limited to ${maxBytes} bytes`);
     return body;
   }
-  return req.pipe(capped(MAX_PROXY_BODY_BYTES, onOver));
+  return req.pipe(capped(maxBytes, onOver));
 }
 
 export function proxyEndpoint(services: Services, metrics: Metrics): RouteHandler {
+  const maxBodyBytes = services.config.proxy.maxBodyBytes;
   return async (req: IncomingMessage, res: ServerResponse) => {
     const started = process.hrtime.bigint();
     const requestId = String(res.getHeader("x-request-id") ?? "");
@@ -133,7 +134,7 @@ export function proxyEndpoint(services: Services, metrics: Metrics): RouteHandle
       if (principal.kind !== "organization") throw new ServiceError("FORBIDDEN", "The proxy takes an organization's API key, not a session token");
       if (!match || !connectionId) throw new ServiceError("NOT_FOUND", "Connection not found");
       const opts = options(req);
-      const body = await bodyOf(req, () => (bodyTooLarge = true));
+      const body = await bodyOf(req, maxBodyBytes, () => (bodyTooLarge = true));
       response = await sendAuthorizedRequest(services, principal.organization.organizationId, connectionId, {
         method,
         path,
@@ -147,7 +148,7 @@ export function proxyEndpoint(services: Services, metrics: Metrics): RouteHandle
       attempts = response.attempts;
     } catch (error) {
       if (aborted.signal.aborted) return;
-      if (bodyTooLarge) return fail("PAYLOAD_TOO_LARGE", `Request bodies are limited to ${MAX_PROXY_BODY_BYTES} bytes`);
+      if (bodyTooLarge) return fail("PAYLOAD_TOO_LARGE", `Request bodies are limited to ${maxBodyBytes} bytes`);
       if (error instanceof ProxyRefusal) return fail(error.code, error.message);
       if (error instanceof ServiceError) {
         const retryAfter = (error.extensions.http as { headers?: Record<string, string> } | undefined)?.headers?.["Retry-After"];
@@ -158,14 +159,14 @@ export function proxyEndpoint(services: Services, metrics: Metrics): RouteHandle
     }
 
     const declared = Number(response.headers["content-length"] ?? 0);
-    if (declared > MAX_PROXY_BODY_BYTES) {
+    if (declared > maxBodyBytes) {
       response.body.destroy();
-      return fail("PROVIDER_ERROR", `The provider's response is over ${MAX_PROXY_BODY_BYTES} bytes`);
+      return fail("PROVIDER_ERROR", `The provider's response is over ${maxBodyBytes} bytes`);
     }
     finish("provider");
-    res.writeHead(response.status, { ...response.headers, "x-request-id": requestId });
+    res.writeHead(response.status, { ...response.headers, "x-request-id": requestId, [PROXY_API_BASE_HEADER]: response.baseUrl });
     try {
-      await pipeline(response.body, capped(MAX_PROXY_BODY_BYTES, () => {}), res);
+      await pipeline(response.body, capped(maxBodyBytes, () => {}), res);
     } catch {
       // The provider broke off, stalled, or sent too much, or our caller left: the status is
       // out already, so the only honest signal left is a cut connection.

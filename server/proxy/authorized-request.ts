@@ -52,6 +52,8 @@ export type ProviderResponse = {
   /** The provider's body, unread: consume or destroy it. */
   body: Readable;
   integration: string;
+  /** The connection's API base URL (origin and path), which every proxied path is relative to. */
+  baseUrl: string;
   /** Requests sent to the provider (retries and the post-refresh retry included). */
   attempts: number;
 };
@@ -137,6 +139,6 @@ export async function sendAuthorizedRequest(services: Services, organizationId: 
         continue;
       }
     }
-    return { status, headers: returnedHeaders(res.headers), body: res, integration: entry.slug, attempts };
+    return { status, headers: returnedHeaders(res.headers), body: res, integration: entry.slug, baseUrl: base.origin + base.pathname, attempts };
   }
 }

@@ -43,6 +43,7 @@ describe("forwarding", () => {
     expect(r.headers["x-provider"]).toBe("stand-in");
     expect(r.headers["set-cookie"]).toBeUndefined();
     expect(r.headers["x-request-id"]).toMatch(/^[0-9a-f-]{36}$/);
+    expect(r.headers["x-one-runtime-api-base"]).toBe(`${f.api.url}/v1/`);
     expect(json(r)).toEqual({ method: "GET", url: "/v1/widgets/42?expand=owner&x=%20y", bytes: 0 });
     const seen = f.api.seen.at(-1)!;
     expect(seen.headers["x-api-key"]).toBe("endpoint-key-0001");

@@ -53,10 +53,14 @@ export async function startProviderApi(): Promise<ProviderApi> {
     const hash = createHash("sha256");
     let bytes = 0;
     let head = "";
-    for await (const chunk of req as AsyncIterable<Buffer>) {
-      bytes += chunk.length;
-      hash.update(chunk);
-      if (head.length < 4096) head += chunk.toString("utf8", 0, Math.min(chunk.length, 4096));
+    try {
+      for await (const chunk of req as AsyncIterable<Buffer>) {
+        bytes += chunk.length;
+        hash.update(chunk);
+        if (head.length < 4096) head += chunk.toString("utf8", 0, Math.min(chunk.length, 4096));
+      }
+    } catch {
+      return; // the sender cut the upload (the proxy refusing an oversized body): nothing to answer
     }
     const entry: SeenRequest = { method: req.method ?? "", url: req.url ?? "", headers: req.headers, bytes, sha256: hash.digest("hex"), body: head };
     seen.push(entry);
