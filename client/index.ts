@@ -9,6 +9,8 @@ import { backoffMs, DEFAULT_RETRY_POLICY, isTransient, sleep, type RetryPolicy }
 export { OneRuntimeError } from "./errors.js";
 export type { FieldError, GraphQLErrorBody, OneRuntimeErrorCode, ServerErrorCode, TransportErrorCode } from "./errors.js";
 export type { RetryPolicy } from "./retries.js";
+export { verifyWebhook, WebhookVerificationError } from "./webhooks.js";
+export type { VerifyWebhookInput, WebhookEvent, WebhookEventType } from "./webhooks.js";
 // Every operation's result and variables type, and the enums and inputs they use
 // (e.g. `ConnectionsQuery`, `CreateHostedConnectionSessionInput`, `AuthType`).
 export type * from "./generated/sdk.js";

@@ -9,6 +9,7 @@ import { loadCatalog } from "./catalog/load.js";
 import { ConfigError, type Config } from "./config.js";
 import { acquireDataDirLock, newAdminToken } from "./db/data-dir-lock.js";
 import { applyMigrations } from "./db/migrations.js";
+import { listenForEventNotices } from "./events/notices.js";
 import { openStore, type QueryObserver, type Store } from "./db/store.js";
 import { createHealth, type DependencyCheck } from "./http/health.js";
 import { createMetrics } from "./http/metrics.js";
@@ -18,6 +19,7 @@ import { prepareGracefulClose } from "./http/shutdown.js";
 import { createLogger, type Logger } from "./logger.js";
 import { redirectUri } from "./oauth/apps.js";
 import { refreshExpiringTokens } from "./oauth/refresh.js";
+import { startDeliveryWorker } from "./webhooks/worker.js";
 import { sandboxEntry } from "./oauth/sandbox.js";
 import { ensureDevOrganization, type DevOrganization } from "./organizations/dev-organization.js";
 import { createSessionEvents, type SessionEvents } from "./pubsub.js";
@@ -134,6 +136,8 @@ function startBackgroundJobs(services: Services, cleanups: Cleanups) {
   every(SWEEP_INTERVAL_MS, "expiry sweep", () => expireDueSessions(services));
   every(SWEEP_INTERVAL_MS, "closed popup sweep", () => cancelAbandonedPopups(services));
   every(REFRESH_INTERVAL_MS, "token refresher", () => refreshExpiringTokens(services));
+  const deliveries = startDeliveryWorker(services);
+  cleanups.push(() => deliveries.stop());
 }
 
 /** `onQuery`: every statement Prisma sends (benchmarks count round trips); off by default. */
@@ -169,6 +173,9 @@ export async function startServer(
     const synced = await syncCatalogToDatabase(store.prisma, catalog);
     logger.info({ integrations: catalog.size, categories: catalog.categories.length, ...synced }, "catalog loaded");
 
+    const eventNotices = await listenForEventNotices(store);
+    cleanups.push(() => eventNotices.close());
+
     const checks: Record<string, DependencyCheck> = { database: (ms) => store.ping(ms) };
     const { events, watcherSlots } = await openSessionEvents(config, logger, checks);
     cleanups.push(() => events.close());
@@ -180,7 +187,7 @@ export async function startServer(
     cleanups.push(() => rateLimits.close());
 
     let publicUrl = config.publicUrl ?? "";
-    const services: Services = { config, publicUrl: () => publicUrl, prisma: store.prisma, storeKind: store.kind, catalog, vault, events, watcherSlots, rateLimits, logger };
+    const services: Services = { config, publicUrl: () => publicUrl, prisma: store.prisma, storeKind: store.kind, catalog, vault, events, eventNotices, watcherSlots, rateLimits, logger };
     const yoga = createGraphQL(services);
     const adminToken = embedded ? newAdminToken() : undefined;
     const sandboxCallbackUrl = config.sandbox ? () => redirectUri(services) : undefined;

@@ -2,8 +2,10 @@
 // proxied provider APIs). The address is checked after DNS resolution, at connect time, so a
 // name that resolves to a private, loopback, link-local or metadata address is refused however
 // it is spelled; loopback is allowed only behind the development switch.
-import type http from "node:http";
+import http from "node:http";
+import https from "node:https";
 import type { LookupFunction } from "node:net";
+import type { Readable } from "node:stream";
 import ipaddr from "ipaddr.js";
 import { RequestFilteringHttpAgent, RequestFilteringHttpsAgent } from "request-filtering-agent";
 
@@ -72,4 +74,48 @@ export function egressAgent(url: URL, policy: EgressPolicy): http.Agent {
 export function isDestinationBlocked(error: unknown): boolean {
   if (error instanceof DestinationBlocked) return true;
   return error instanceof Error && /^DNS lookup .* is not allowed\./.test(error.message);
+}
+
+/** No response (headers) within the deadline, or a response body that stalled as long. */
+export class EgressTimeout extends Error {
+  override name = "EgressTimeout";
+}
+
+export type EgressRequest = {
+  method: string;
+  headers: http.OutgoingHttpHeaders;
+  /** Sent as is: a buffer, or a stream piped with backpressure (whose errors abort the request). */
+  body?: Buffer | Readable | undefined;
+  /** For the response's headers, then for each pause while its body streams. */
+  timeoutMs: number;
+  signal?: AbortSignal | undefined;
+};
+
+/**
+ * Sends one request through the guard (checkDestination, then the agent's after-DNS check) and
+ * resolves with the response as it arrives, its body unread. Redirects are never followed: a 3xx
+ * is a response like any other, so no hop can lead to another host.
+ */
+export function egressRequest(url: URL, policy: EgressPolicy, request: EgressRequest): Promise<http.IncomingMessage> {
+  checkDestination(url, policy);
+  const send = url.protocol === "https:" ? https.request : http.request;
+  return new Promise((resolve, reject) => {
+    const req = send(url, { method: request.method, headers: request.headers, agent: egressAgent(url, policy), signal: request.signal });
+    const timer = setTimeout(() => req.destroy(new EgressTimeout(`no response within ${request.timeoutMs} ms`)), request.timeoutMs);
+    req.once("error", (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
+    req.once("response", (res) => {
+      clearTimeout(timer);
+      res.setTimeout(request.timeoutMs, () => res.destroy(new EgressTimeout(`the response stalled for ${request.timeoutMs} ms`)));
+      resolve(res);
+    });
+    const body = request.body;
+    if (!body || Buffer.isBuffer(body)) req.end(body);
+    else {
+      body.once("error", (error) => req.destroy(error));
+      body.pipe(req);
+    }
+  });
 }

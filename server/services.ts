@@ -3,6 +3,7 @@ import type { Config } from "./config.js";
 import type { Catalog } from "./catalog/catalog.js";
 import type { PrismaClient } from "./generated/prisma/client.js";
 import type { Logger } from "./logger.js";
+import type { EventNotices } from "./events/notices.js";
 import type { SessionEvents } from "./pubsub.js";
 import type { RateLimits } from "./rate-limits.js";
 import type { Vault } from "./vault.js";
@@ -18,6 +19,8 @@ export type Services = {
   catalog: Catalog;
   vault: Vault;
   events: SessionEvents;
+  /** "New events for organization X", from any instance (connection and session events, webhooks). */
+  eventNotices: EventNotices;
   /** The per-session cap on subscriptions, across instances when Redis is configured. */
   watcherSlots: WatcherSlots;
   /** Request budgets per API key, session token and anonymous address (server/yoga.ts spends them). */

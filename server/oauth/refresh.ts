@@ -8,6 +8,7 @@ import * as oauth from "oauth4webapi";
 import type { Connection } from "../generated/prisma/client.js";
 import { openCredentials, sealCredentials, type StoredCredentials } from "../connections/credentials.js";
 import { ServiceError } from "../errors.js";
+import { recordEvent } from "../events/record.js";
 import type { Services } from "../services.js";
 import { oauthClientFor } from "./apps.js";
 import { oauth2Of, providerErrorCode, providerFor, tokenSetFrom } from "./provider.js";
@@ -40,6 +41,7 @@ export async function refreshIfDue(
   opts: { organizationId?: string; marginMs?: number; skipLocked?: boolean } = {},
 ): Promise<StoredCredentials | undefined> {
   let refused = false;
+  let failedWith: string | undefined;
   // Everything that needs the outer client is read before the transaction: on PGlite (one
   // connection) a query outside the transaction would wait for it forever.
   const meta = await services.prisma.connection.findFirst({
@@ -74,19 +76,26 @@ export async function refreshIfDue(
       } catch (error) {
         const reason = providerErrorCode(error);
         services.logger.warn({ connectionId: row.id, integration: entry.slug, reason: reason.code }, "OAuth2 token refresh failed");
+        const about = { organizationId: row.organizationId, endUserId: row.endUserId, integrationSlug: row.integrationSlug, connectionId: row.id };
         if (reason.code === "invalid_grant") {
           await tx.connection.update({ where: { id: row.id }, data: { status: "NEEDS_REAUTH", statusReason: "invalid_grant" } });
+          await recordEvent(tx, { ...about, type: "connection.needs_reauth", data: { reason: reason.code } });
           refused = true;
           return stored;
         }
-        // A provider hiccup: a token that is still valid is still useful.
-        if (stored.tokens.expiresAt && new Date(stored.tokens.expiresAt).getTime() > Date.now()) return stored;
-        throw new ServiceError("PROVIDER_ERROR", `Could not refresh the token: ${reason.code}`);
+        // The event commits with this transaction; the error (if any) is thrown after it.
+        await recordEvent(tx, { ...about, type: "connection.refresh_failed", data: { reason: reason.code } });
+        failedWith = reason.code;
+        return stored;
       }
     },
     { timeout: 30_000, maxWait: 30_000 },
   );
   if (refused) throw new ServiceError("NEEDS_REAUTH", "The provider refused the refresh token; re-authorize this connection (createHostedConnectionSession with connectionId)");
+  // A provider hiccup: a token that is still valid is still useful.
+  if (failedWith && result?.type === "OAUTH2" && !(result.tokens.expiresAt && new Date(result.tokens.expiresAt).getTime() > Date.now())) {
+    throw new ServiceError("PROVIDER_ERROR", `Could not refresh the token: ${failedWith}`);
+  }
   return result;
 }
 

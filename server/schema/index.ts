@@ -6,6 +6,8 @@ import "./organizations.js";
 import "./sessions.js";
 import "./connections.js";
 import "./oauth-apps.js";
+import "./events.js";
+import "./webhooks.js";
 import "./errors.js";
 
 export const schema = lexicographicSortSchema(builder.toSchema());

@@ -1,0 +1,67 @@
+// The delivery worker every instance runs: claims due deliveries from the shared queue, sends each
+// (signed, guarded), records the attempt. Woken by the event doorbell when a delivery is queued,
+// and by a poll (retries come due, a doorbell was lost, another instance's lease ran out).
+import { createDoorbell } from "../events/doorbell.js";
+import type { Services } from "../services.js";
+import { signingSecrets } from "./endpoints.js";
+import { webhookPayload } from "./payload.js";
+import { claimDueDeliveries, recordAttempt } from "./queue.js";
+import { postWebhook, type AttemptOutcome } from "./send.js";
+import { webhookHeaders } from "./signing.js";
+
+/** Deliveries one instance has in flight at once. */
+export const DELIVERY_CONCURRENCY = 16;
+
+export type DeliveryWorker = { stop(): Promise<void> };
+
+export function startDeliveryWorker(services: Services): DeliveryWorker {
+  const settings = services.config.webhooks;
+  let stopped = false;
+  const doorbell = createDoorbell();
+  const unsubscribe = services.eventNotices.subscribe((n) => n.deliveries > 0 && doorbell.ring());
+
+  const loop = (async () => {
+    while (!stopped) {
+      await doorbell.wait(settings.pollIntervalMs);
+      if (stopped) return;
+      try {
+        const claimed = await claimDueDeliveries(services, DELIVERY_CONCURRENCY);
+        await Promise.all(claimed.map((c) => deliver(services, c.id, c.attemptCount)));
+        // A full batch suggests more are due: look again at once.
+        if (claimed.length === DELIVERY_CONCURRENCY) doorbell.ring();
+      } catch (e) {
+        if (!stopped) services.logger.warn({ err: { message: (e as Error).message } }, "webhook delivery round failed");
+      }
+    }
+  })();
+
+  return {
+    async stop() {
+      stopped = true;
+      unsubscribe();
+      doorbell.ring();
+      await loop;
+    },
+  };
+}
+
+/** One attempt of one claimed delivery, recorded whatever happens. */
+async function deliver(services: Services, deliveryId: string, attemptCount: number): Promise<void> {
+  const delivery = await services.prisma.webhookDelivery.findUnique({ where: { id: deliveryId }, include: { event: true, endpoint: true } });
+  if (!delivery) return; // its endpoint was deleted meanwhile
+  const startedAt = new Date();
+  let outcome: AttemptOutcome;
+  try {
+    const body = webhookPayload(delivery.event);
+    const headers = webhookHeaders(signingSecrets(services.vault, delivery.endpoint), delivery.event.id, Math.floor(startedAt.getTime() / 1000), body);
+    outcome = await postWebhook(delivery.endpoint.url, headers, body, {
+      policy: { allowLoopback: services.config.egress.allowLoopback },
+      timeoutMs: services.config.webhooks.timeoutMs,
+    });
+  } catch (e) {
+    // The secret did not open (reported by the vault): nothing was sent.
+    outcome = { statusCode: null, durationMs: 0, error: `not sent: ${(e as Error).message}`.slice(0, 300), responseExcerpt: null, retryAfterMs: null };
+  }
+  const status = await recordAttempt(services, delivery, attemptCount, startedAt, outcome);
+  services.logger.debug({ deliveryId, eventId: delivery.eventId, attempt: attemptCount, statusCode: outcome.statusCode, status }, "webhook attempt");
+}
