@@ -21,8 +21,16 @@ import { measureRoundTrips } from "./round-trips.js";
 import { measureSdkSize } from "./sdk-size.js";
 import { startPgliteServer, startPostgresServers, type ServerUnderTest } from "./servers-under-test.js";
 import { measureDeliveryAcrossInstances, measureDeliveryOnOneInstance, type FlowPlan } from "./subscriptions.js";
+import { measureWebhookDelivery, WEBHOOK_BENCH_ENV, type WebhookPlan } from "./webhook-delivery.js";
 
-type Plan = { hot: HotPathTimes; flows: FlowPlan; idle: IdlePlan; credentialsGrowth: { sizes: number[]; length: LoadLength }; catalogGrowth: number[] };
+type Plan = {
+  hot: HotPathTimes;
+  flows: FlowPlan;
+  idle: IdlePlan;
+  credentialsGrowth: { sizes: number[]; length: LoadLength };
+  catalogGrowth: number[];
+  webhooks: WebhookPlan;
+};
 
 const PLANS: Record<Report["mode"], Plan> = {
   full: {
@@ -31,6 +39,7 @@ const PLANS: Record<Report["mode"], Plan> = {
     idle: { count: 10_000, openSeconds: 30, inFlight: 200, catalog: { minSeconds: 2, minRequests: 50, maxSeconds: 15 }, cpuSeconds: 2 },
     credentialsGrowth: { sizes: [10, 1_000, 100_000], length: { seconds: 2 } },
     catalogGrowth: [91, 1_000, 10_000],
+    webhooks: { events: 500, concurrency: 10, deadlineMs: 120_000 },
   },
   quick: {
     // A number of requests, not a time: every path exercised however busy the machine is.
@@ -39,6 +48,7 @@ const PLANS: Record<Report["mode"], Plan> = {
     idle: { count: 200, openSeconds: 60, inFlight: 50, catalog: { minSeconds: 0, minRequests: 20, maxSeconds: 60 }, cpuSeconds: 1 },
     credentialsGrowth: { sizes: [10, 100, 1_000], length: { requests: 30 } },
     catalogGrowth: [91, 300, 1_000],
+    webhooks: { events: 20, concurrency: 5, deadlineMs: 60_000 },
   },
 };
 
@@ -65,6 +75,7 @@ const ROW_ORDER = [
   "flows-per-second-",
   "round-trips-",
   "idle-subscriptions-",
+  "webhooks-",
   "sdk-size",
   "catalog-growth",
   "credentials-growth",
@@ -165,6 +176,16 @@ async function main(): Promise<number> {
       const request = graphqlRequest(CATALOG_SEARCH, server.apiKey);
       return measureIdleSubscriptions(server, { request, expectBody: (await sendOnce(server.url, request)).body }, plan.idle);
     });
+    for (const count of [1, 2]) {
+      await scenario(`webhook delivery, ${count} PostgreSQL instance${count > 1 ? "s" : ""}`, async () => {
+        const started = await startPostgresServers(`webhooks-${count}`, count, { env: WEBHOOK_BENCH_ENV });
+        try {
+          return await measureWebhookDelivery(started.servers, plan.webhooks);
+        } finally {
+          await started.stop();
+        }
+      });
+    }
     await cleanup(); // the child servers: what follows runs in this process
     await scenario("database round trips per flow, PGlite", () => measureRoundTrips("pglite"));
     await scenario("database round trips per flow, PostgreSQL", () => measureRoundTrips("postgres"));

@@ -5,7 +5,10 @@
 import { verifyWebhook } from "@one-runtime/client";
 import { Webhook } from "standardwebhooks";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import type { LookupFunction } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { postWebhook } from "../server/webhooks/send.js";
 import { startTestServer, type TestServer } from "./support/server.js";
 import { startWebhookReceiver, type Responder, type WebhookReceiver } from "./support/webhook-receiver.js";
@@ -214,6 +217,28 @@ describe("webhook deliveries", () => {
     expect(String(hook!.headers["webhook-signature"]).split(" ")).toHaveLength(2);
     expect(() => new Webhook(newSecret).verify(hook!.body, headersOf(hook!.headers))).not.toThrow();
     expect(() => new Webhook(org.secret).verify(hook!.body, headersOf(hook!.headers))).not.toThrow();
+  });
+});
+
+describe("the README's plain-Node verification snippet", () => {
+  it("verifies a real delivery and refuses it under another secret", async () => {
+    const readme = await readFile(new URL("../README.md", import.meta.url), "utf8");
+    const snippet = /<!-- webhook-verification-snippet -->\n```js\n([\s\S]*?)```/.exec(readme)?.[1];
+    expect(snippet).toBeTruthy();
+    const dir = await mkdtemp(join(tmpdir(), "one-runtime-snippet-"));
+    try {
+      const file = join(dir, "verify.mjs");
+      await writeFile(file, `${snippet}\nexport { verifyOneRuntimeWebhook };\n`);
+      const { verifyOneRuntimeWebhook } = await import(file);
+      const r = await receiver();
+      const org = await orgWithEndpoint(r.url);
+      const connectionId = await connect(org.apiKey);
+      const [hook] = await r.waitFor(1);
+      expect(verifyOneRuntimeWebhook(hook!.headers, hook!.body, org.secret).data.connectionId).toBe(connectionId);
+      expect(() => verifyOneRuntimeWebhook(hook!.headers, hook!.body, `whsec_${Buffer.alloc(32, 9).toString("base64")}`)).toThrow(/bad signature/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
 

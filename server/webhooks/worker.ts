@@ -20,19 +20,33 @@ export function startDeliveryWorker(services: Services): DeliveryWorker {
   const doorbell = createDoorbell();
   const unsubscribe = services.eventNotices.subscribe((n) => n.deliveries > 0 && doorbell.ring());
 
+  // Claims only as many as it has free slots, and claims again as soon as one frees up: a new
+  // delivery never waits for a slow receiver's attempt to end.
+  const inFlight = new Set<Promise<void>>();
   const loop = (async () => {
     while (!stopped) {
       await doorbell.wait(settings.pollIntervalMs);
-      if (stopped) return;
+      if (stopped) break;
+      const free = DELIVERY_CONCURRENCY - inFlight.size;
+      if (free <= 0) continue;
       try {
-        const claimed = await claimDueDeliveries(services, DELIVERY_CONCURRENCY);
-        await Promise.all(claimed.map((c) => deliver(services, c.id, c.attemptCount)));
-        // A full batch suggests more are due: look again at once.
-        if (claimed.length === DELIVERY_CONCURRENCY) doorbell.ring();
+        const claimed = await claimDueDeliveries(services, free);
+        for (const c of claimed) {
+          const attempt = deliver(services, c.id, c.attemptCount)
+            .catch((e: Error) => services.logger.warn({ deliveryId: c.id, err: { message: e.message } }, "webhook attempt not recorded"))
+            .finally(() => {
+              inFlight.delete(attempt);
+              doorbell.ring();
+            });
+          inFlight.add(attempt);
+        }
+        // All slots taken: more may be due, looked for when one frees up.
+        if (claimed.length === free) doorbell.ring();
       } catch (e) {
         if (!stopped) services.logger.warn({ err: { message: (e as Error).message } }, "webhook delivery round failed");
       }
     }
+    await Promise.all(inFlight);
   })();
 
   return {
