@@ -18,7 +18,9 @@ const MAX_DESCRIPTION_LENGTH = 500;
 
 export type EndpointInput = { url?: string | null; eventTypes?: EventType[] | null; description?: string | null };
 
-const binding = (e: Pick<WebhookEndpoint, "organizationId" | "id">) => ({ purpose: "webhook-secret" as const, organizationId: e.organizationId, rowId: e.id });
+/** What a webhook secret's ciphertext is bound to: its endpoint (the current and the previous secret alike). */
+export const webhookSecretBinding = (e: Pick<WebhookEndpoint, "organizationId" | "id">) => ({ purpose: "webhook-secret" as const, organizationId: e.organizationId, rowId: e.id });
+const binding = webhookSecretBinding;
 
 /** The secrets that sign deliveries now: the current one, and the previous one while it is still valid. */
 export function signingSecrets(vault: Vault, endpoint: WebhookEndpoint, now = new Date()): string[] {

@@ -62,7 +62,8 @@ export function startDeliveryWorker(services: Services): DeliveryWorker {
 /** One attempt of one claimed delivery, recorded whatever happens. */
 async function deliver(services: Services, deliveryId: string, attemptCount: number): Promise<void> {
   const delivery = await services.prisma.webhookDelivery.findUnique({ where: { id: deliveryId }, include: { event: true, endpoint: true } });
-  if (!delivery) return; // its endpoint was deleted meanwhile
+  // Its endpoint was deleted, or disabled (which fails its deliveries), since the claim.
+  if (!delivery || delivery.status !== "PENDING" || delivery.endpoint.disabledAt) return;
   const startedAt = new Date();
   let outcome: AttemptOutcome;
   try {
