@@ -250,54 +250,36 @@ export async function reencryptAll(prisma: PrismaClient, vault: Vault, opts: { b
       ).count,
   );
 
-  await resealPlace(
-    "webhookSecrets",
-    vault,
-    batchSize,
-    result,
-    result.webhookSecrets,
-    (after, take) =>
-      prisma.webhookEndpoint.findMany({
-        where: { secretKeyId: { not: current }, ...page(after) },
-        orderBy: { id: "asc" },
-        take,
-        select: { id: true, organizationId: true, secretEnc: true, secretKeyId: true, updatedAt: true },
-      }),
-    (r) => ({ sealed: { ciphertext: r.secretEnc, keyId: r.secretKeyId }, binding: webhookSecretBinding(r) }),
-    async (r, next) =>
-      (
-        await prisma.webhookEndpoint.updateMany({
-          where: { id: r.id, secretKeyId: r.secretKeyId, secretEnc: r.secretEnc },
-          data: { secretEnc: next.ciphertext, secretKeyId: next.keyId, updatedAt: r.updatedAt },
-        })
-      ).count,
-  );
+  // Expired previous secrets are never read again: cleared, not moved.
   await prisma.webhookEndpoint.updateMany({
     where: { previousSecretEnc: { not: null }, previousSecretUntil: { lte: new Date() } },
     data: { previousSecretEnc: null, previousSecretKeyId: null, previousSecretUntil: null },
   });
-  await resealPlace(
-    "webhookSecrets",
-    vault,
-    batchSize,
-    result,
-    result.webhookSecrets,
-    (after, take) =>
-      prisma.webhookEndpoint.findMany({
-        where: { ...previousSecretValid(), previousSecretKeyId: { not: current }, ...page(after) },
-        orderBy: { id: "asc" },
-        take,
-        select: { id: true, organizationId: true, previousSecretEnc: true, previousSecretKeyId: true, updatedAt: true },
-      }),
-    (r) => ({ sealed: { ciphertext: r.previousSecretEnc!, keyId: r.previousSecretKeyId ?? "" }, binding: webhookSecretBinding(r) }),
-    async (r, next) =>
-      (
-        await prisma.webhookEndpoint.updateMany({
-          where: { id: r.id, previousSecretKeyId: r.previousSecretKeyId, previousSecretEnc: r.previousSecretEnc },
-          data: { previousSecretEnc: next.ciphertext, previousSecretKeyId: next.keyId, updatedAt: r.updatedAt },
-        })
-      ).count,
-  );
+  for (const [enc, keyId] of [["secretEnc", "secretKeyId"], ["previousSecretEnc", "previousSecretKeyId"]] as const) {
+    type Row = { id: string; organizationId: string; updatedAt: Date } & Record<typeof enc | typeof keyId, string | null>;
+    await resealPlace(
+      "webhookSecrets",
+      vault,
+      batchSize,
+      result,
+      result.webhookSecrets,
+      async (after, take) =>
+        (await prisma.webhookEndpoint.findMany({
+          where: { [keyId]: { not: current }, ...(enc === "previousSecretEnc" ? previousSecretValid() : {}), ...page(after) },
+          orderBy: { id: "asc" },
+          take,
+          select: { id: true, organizationId: true, updatedAt: true, [enc]: true, [keyId]: true },
+        })) as unknown as Row[],
+      (r) => ({ sealed: { ciphertext: r[enc]!, keyId: r[keyId] ?? "" }, binding: webhookSecretBinding(r) }),
+      async (r, next) =>
+        (
+          await prisma.webhookEndpoint.updateMany({
+            where: { id: r.id, [enc]: r[enc], [keyId]: r[keyId] },
+            data: { [enc]: next.ciphertext, [keyId]: next.keyId, updatedAt: r.updatedAt },
+          })
+        ).count,
+    );
+  }
 
   for (const [id, n] of await keyIdsInUse(prisma)) if (id !== current) result.remaining[id] = n;
   return result;
