@@ -10,6 +10,7 @@ import { ConfigError, type Config } from "./config.js";
 import { acquireDataDirLock, newAdminToken } from "./db/data-dir-lock.js";
 import { applyMigrations } from "./db/migrations.js";
 import { listenForEventNotices } from "./events/notices.js";
+import { deleteExpiredEvents } from "./events/retention.js";
 import { openStore, type QueryObserver, type Store } from "./db/store.js";
 import { createHealth, type DependencyCheck } from "./http/health.js";
 import { createMetrics } from "./http/metrics.js";
@@ -45,6 +46,7 @@ export type RunningServer = {
 
 export const SWEEP_INTERVAL_MS = 30_000;
 export const REFRESH_INTERVAL_MS = 60_000;
+export const EVENT_RETENTION_INTERVAL_MS = 3_600_000;
 
 type Cleanups = (() => Promise<unknown>)[];
 
@@ -136,6 +138,7 @@ function startBackgroundJobs(services: Services, cleanups: Cleanups) {
   every(SWEEP_INTERVAL_MS, "expiry sweep", () => expireDueSessions(services));
   every(SWEEP_INTERVAL_MS, "closed popup sweep", () => cancelAbandonedPopups(services));
   every(REFRESH_INTERVAL_MS, "token refresher", () => refreshExpiringTokens(services));
+  every(EVENT_RETENTION_INTERVAL_MS, "event retention", () => deleteExpiredEvents(services));
   const deliveries = startDeliveryWorker(services);
   cleanups.push(() => deliveries.stop());
 }

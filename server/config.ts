@@ -83,6 +83,7 @@ const envSchema = z.object({
   ONE_RUNTIME_GRAPHIQL: z.preprocess(emptyAsUndefined, z.enum(["true", "false"]).optional()),
   ONE_RUNTIME_EGRESS_ALLOW_LOOPBACK: z.preprocess(emptyAsUndefined, z.enum(["true", "false"]).optional()),
   NODE_ENV: z.string().optional(),
+  ONE_RUNTIME_EVENT_RETENTION_DAYS: z.preprocess(emptyAsUndefined, z.coerce.number().min(1).max(3650).default(30)),
   ONE_RUNTIME_WEBHOOK_POLL_MS: millis(5_000, 10, 300_000),
   ONE_RUNTIME_WEBHOOK_BACKOFF_BASE_MS: millis(5_000, 1, HOUR_MS),
   ONE_RUNTIME_WEBHOOK_BACKOFF_MAX_MS: millis(HOUR_MS, 1, 24 * HOUR_MS),
@@ -127,6 +128,8 @@ export type Config = {
    * store outside production, where the sandbox's API lives on this machine.
    */
   egress: { allowLoopback: boolean };
+  /** How long events (with their webhook deliveries and attempts) are kept. */
+  eventRetentionMs: number;
   /** Webhook delivery (server/webhooks/): timing knobs, small in tests, defaults for production. */
   webhooks: WebhookSettings;
 };
@@ -178,6 +181,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     egress: {
       allowLoopback: e.ONE_RUNTIME_EGRESS_ALLOW_LOOPBACK ? e.ONE_RUNTIME_EGRESS_ALLOW_LOOPBACK === "true" : !e.DATABASE_URL && !production,
     },
+    eventRetentionMs: e.ONE_RUNTIME_EVENT_RETENTION_DAYS * 24 * HOUR_MS,
     webhooks: {
       pollIntervalMs: e.ONE_RUNTIME_WEBHOOK_POLL_MS,
       backoffBaseMs: e.ONE_RUNTIME_WEBHOOK_BACKOFF_BASE_MS,

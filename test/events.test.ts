@@ -3,6 +3,7 @@
 import { createClient, type Client } from "graphql-ws";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
+import { deleteExpiredEvents } from "../server/events/retention.js";
 import { expireDueSessions } from "../server/sessions/lifecycle.js";
 import { startTestServer, type TestServer } from "./support/server.js";
 
@@ -147,5 +148,26 @@ describe("the events subscription", () => {
       ["CONNECTION_CREATED", b.connectionId],
       ["CONNECTION_DELETED", a.connectionId],
     ]);
+  });
+});
+
+describe("event retention", () => {
+  it("deletes events older than the retention, with their deliveries, and keeps newer ones", async () => {
+    const retention = await startTestServer({ env: { ONE_RUNTIME_EVENT_RETENTION_DAYS: "1", ONE_RUNTIME_EGRESS_ALLOW_LOOPBACK: "true" } });
+    try {
+      const o = await retention.createOrganization("Retention org");
+      await retention.gql(`mutation { createWebhookEndpoint(url: "https://hooks.example.com/r") { secret } }`, {}, { token: o.apiKey });
+      for (const endUserId of ["old", "new"]) {
+        const { sessionToken } = await retention.createSession(o.apiKey, { integrationSlug: "hacker-news", endUserId });
+        await retention.gql(`mutation { completeHostedConnectionSession(input: {}) { status } }`, {}, { token: sessionToken });
+      }
+      const prisma = retention.services.prisma;
+      await prisma.event.updateMany({ where: { organizationId: o.organizationId, endUserId: "old" }, data: { createdAt: new Date(Date.now() - 25 * 3600_000) } });
+      expect(await deleteExpiredEvents(retention.services)).toBe(1);
+      expect((await prisma.event.findMany({ where: { organizationId: o.organizationId } })).map((e) => e.endUserId)).toEqual(["new"]);
+      expect(await prisma.webhookDelivery.count({ where: { organizationId: o.organizationId } })).toBe(1);
+    } finally {
+      await retention.stop();
+    }
   });
 });
