@@ -1,7 +1,11 @@
 // Two One Runtime PROCESSES on one PostgreSQL database deliver webhooks from one shared queue:
 // every event reaches a counting receiver exactly once, whichever instance made it and whichever
-// delivers it. Only meaningful on PostgreSQL, so the pglite project skips it.
+// delivers it; and the events subscription on one instance hears events made on the other (no
+// Redis: the database's NOTIFY carries them). Only meaningful on PostgreSQL, so the pglite project
+// skips it.
+import { createClient } from "graphql-ws";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import WebSocket from "ws";
 import { testStore } from "../support/server.js";
 import { createTestDatabase } from "../support/postgres.js";
 import { COMPLETE_SESSION, createOrganizationIn, createSession, gql, newEncryptionKey, spawnInstance, type Instance } from "../support/instances.js";
@@ -62,4 +66,27 @@ describe.skipIf(testStore !== "postgres")("webhooks from two instances on one Po
     console.log(`attempts per instance: ${attemptsBy.join(" / ")}`);
     expect(attemptsBy.reduce((a, b) => a + b, 0)).toBe(EVENTS);
   }, 240_000);
+
+  it("streams to a subscriber on one instance the events made through the other", async () => {
+    const org = await createOrganizationIn(db.url, "Feed org");
+    const [a, b] = instances as [Instance, Instance];
+    const client = createClient({ url: `${a.url.replace(/^http/, "ws")}/graphql`, webSocketImpl: WebSocket, retryAttempts: 0, connectionParams: { authorization: `Bearer ${org.apiKey}` } });
+    try {
+      const received: { type: string; connectionId: string }[] = [];
+      const started = new Promise<void>((resolve) => client.on("connected", () => setTimeout(resolve, 300)));
+      const done = new Promise<void>((resolve, reject) => {
+        client.subscribe(
+          { query: `subscription { events { type connectionId } }` },
+          { next: (v) => (v.errors ? reject(new Error(JSON.stringify(v.errors))) : (received.push(v.data!.events as never), resolve())), error: reject, complete: () => {} },
+        );
+      });
+      await started;
+      const { sessionToken } = await createSession(b.url, org.apiKey, { integrationSlug: "hacker-news", endUserId: "feed" });
+      const r = await gql(b.url, COMPLETE_SESSION, { input: {} }, sessionToken);
+      await done;
+      expect(received).toEqual([{ type: "CONNECTION_CREATED", connectionId: r.data.completeHostedConnectionSession.connectionId }]);
+    } finally {
+      await client.dispose();
+    }
+  });
 });
