@@ -151,6 +151,28 @@ describe("the events subscription", () => {
   });
 });
 
+describe("the events subscription, across organizations", () => {
+  it("never yields another organization's event, even filtered on that organization's connection", async () => {
+    const { connectionId } = await connect(org.apiKey, "watched");
+    const client = createClient({
+      url: `${server.url.replace(/^http/, "ws")}/graphql`,
+      webSocketImpl: WebSocket,
+      retryAttempts: 0,
+      lazy: true,
+      connectionParams: { authorization: `Bearer ${other.apiKey}` },
+    });
+    clients.push(client);
+    const received: unknown[] = [];
+    client.subscribe({ query: `subscription($id: ID) { events(connectionId: $id) { id } }`, variables: { id: connectionId } }, { next: (v) => received.push(v), error: () => {}, complete: () => {} });
+    await new Promise((r) => setTimeout(r, 300));
+    await server.gql(`mutation($id: ID!) { deleteConnection(id: $id) { id } }`, { id: connectionId }, { token: org.apiKey });
+    // Longer than the feed's resync: an event it could see would have arrived by now.
+    await new Promise((r) => setTimeout(r, 2_500));
+    expect((await events({ connectionId })).nodes.map((e) => e.type)).toEqual(["CONNECTION_DELETED", "CONNECTION_CREATED"]);
+    expect(received).toEqual([]);
+  });
+});
+
 describe("event retention", () => {
   it("deletes events older than the retention, with their deliveries, and keeps newer ones", async () => {
     const retention = await startTestServer({ env: { ONE_RUNTIME_EVENT_RETENTION_DAYS: "1", ONE_RUNTIME_EGRESS_ALLOW_LOOPBACK: "true" } });
