@@ -44,7 +44,7 @@ export async function measureRoundTrips(store: "pglite" | "postgres"): Promise<R
     throw e;
   });
   try {
-    const r = (await runAdminCommand(running.services.prisma, { command: "create-org", name: "Bench round trips" })) as { apiKey: { key: string } };
+    const r = (await runAdminCommand(running.services.prisma, { command: "create-org", name: "Bench round trips" }, { onApiKeyRevoked: running.services.apiKeys.revoked })) as { apiKey: { key: string } };
     const apiKey = r.apiKey.key;
     await connectFlow({ apiKey, endUserId: "bench-rt-warm", createOn: running.url });
     const counted: Counted[] = [];

@@ -18,6 +18,7 @@ import { loadPopupAssets } from "./http/popup-assets.js";
 import { ADMIN_PATH, createRequestHandler } from "./http/routes.js";
 import { prepareGracefulClose } from "./http/shutdown.js";
 import { createLogger, type Logger } from "./logger.js";
+import { createApiKeyVerifier } from "./organizations/api-key-verifier.js";
 import { redirectUri } from "./oauth/apps.js";
 import { refreshExpiringTokens } from "./oauth/refresh.js";
 import { startDeliveryWorker } from "./webhooks/worker.js";
@@ -33,6 +34,7 @@ import { loadOrCreateDevKey, parseEncryptionKeys, Vault, type OpenFailure } from
 import { createMemoryWatcherSlots, createRedisWatcherSlots, type WatcherSlots } from "./watcher-slots.js";
 import { attachWebSocket } from "./ws.js";
 import { createGraphQL } from "./yoga.js";
+import { createCatalogCache } from "./http/catalog-cache.js";
 
 export type RunningServer = {
   url: string;
@@ -190,11 +192,14 @@ export async function startServer(
     cleanups.push(() => rateLimits.close());
 
     let publicUrl = config.publicUrl ?? "";
-    const services: Services = { config, publicUrl: () => publicUrl, prisma: store.prisma, storeKind: store.kind, catalog, vault, events, eventNotices, watcherSlots, rateLimits, logger };
-    const yoga = createGraphQL(services);
+    const apiKeys = createApiKeyVerifier(store.prisma, events, { ttlMs: config.apiKeyCacheMs });
+    cleanups.push(async () => apiKeys.close());
+    const services: Services = { config, publicUrl: () => publicUrl, prisma: store.prisma, storeKind: store.kind, catalog, vault, events, eventNotices, apiKeys, watcherSlots, rateLimits, logger };
+    const catalogCache = createCatalogCache();
+    const yoga = createGraphQL(services, catalogCache);
     const adminToken = embedded ? newAdminToken() : undefined;
     const sandboxCallbackUrl = config.sandbox ? () => redirectUri(services) : undefined;
-    const server = createServer(createRequestHandler({ services, yoga, popupAssets, health, metrics, adminToken, sandboxCallbackUrl }));
+    const server = createServer(createRequestHandler({ services, yoga, catalogCache, popupAssets, health, metrics, adminToken, sandboxCallbackUrl }));
     const closeGracefully = prepareGracefulClose(server);
     server.headersTimeout = 20_000;
     server.requestTimeout = 30_000;

@@ -81,6 +81,7 @@ const envSchema = z.object({
   ONE_RUNTIME_METRICS_TOKEN: z.preprocess(emptyAsUndefined, z.string().min(16, "use at least 16 characters").optional()),
   ONE_RUNTIME_INTROSPECTION: z.preprocess(emptyAsUndefined, z.enum(["public", "api-key", "off"]).optional()),
   ONE_RUNTIME_GRAPHIQL: z.preprocess(emptyAsUndefined, z.enum(["true", "false"]).optional()),
+  ONE_RUNTIME_API_KEY_CACHE_MS: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(0).max(300_000).default(10_000)),
   ONE_RUNTIME_EGRESS_ALLOW_LOOPBACK: z.preprocess(emptyAsUndefined, z.enum(["true", "false"]).optional()),
   NODE_ENV: z.string().optional(),
   ONE_RUNTIME_EVENT_RETENTION_DAYS: z.preprocess(emptyAsUndefined, z.coerce.number().min(1).max(3650).default(30)),
@@ -130,6 +131,8 @@ export type Config = {
   egress: { allowLoopback: boolean };
   /** How long events (with their webhook deliveries and attempts) are kept. */
   eventRetentionMs: number;
+  /** How long a verified API key is trusted without asking the database again; 0 = never cached. */
+  apiKeyCacheMs: number;
   /** Webhook delivery (server/webhooks/): timing knobs, small in tests, defaults for production. */
   webhooks: WebhookSettings;
 };
@@ -178,6 +181,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     dbPoolSize: e.ONE_RUNTIME_DB_POOL_SIZE,
     introspection: e.ONE_RUNTIME_INTROSPECTION ?? (production ? "off" : "public"),
     graphiql: e.ONE_RUNTIME_GRAPHIQL ? e.ONE_RUNTIME_GRAPHIQL === "true" : !production,
+    apiKeyCacheMs: e.ONE_RUNTIME_API_KEY_CACHE_MS,
     egress: {
       allowLoopback: e.ONE_RUNTIME_EGRESS_ALLOW_LOOPBACK ? e.ONE_RUNTIME_EGRESS_ALLOW_LOOPBACK === "true" : !e.DATABASE_URL && !production,
     },

@@ -14,6 +14,7 @@ export const ERROR_CODES = [
   { code: "NOT_FOUND", thrown: true, description: "No such object for this caller; another organization's ids are answered the same way." },
   { code: "BAD_USER_INPUT", thrown: true, description: "An input is invalid; `extensions.fieldErrors` lists each `{ field, message }`." },
   { code: "INTEGRATION_NOT_CONFIGURED", thrown: true, description: "The OAuth2 integration has no OAuth app configured for this organization (configureIntegration)." },
+  { code: "INTEGRATION_NOT_ALLOWED", thrown: true, description: "The hosted connection session does not offer this integration: it is outside the session's allowed integrations, unknown, or not connectable by the organization." },
   { code: "SESSION_EXPIRED", thrown: true, description: "The hosted connection session has expired." },
   { code: "SESSION_COMPLETED", thrown: true, description: "The hosted connection session has already ended its flow; it can only be read." },
   { code: "CONFLICT", thrown: true, description: "The request conflicts with the current state of what it changes." },

@@ -116,6 +116,8 @@ export function createLogger(level: string, destination?: NodeJS.WritableStream)
         },
       },
     },
-    (destination ?? process.stdout) as pino.DestinationStream,
+    // stdout written asynchronously: lines logged while a write is in flight go out together in
+    // the next one, so a request's log line never waits for the pipe (pino flushes it on exit).
+    (destination ?? pino.destination({ dest: 1, sync: false })) as pino.DestinationStream,
   );
 }

@@ -1,8 +1,11 @@
-// The one publish/subscribe interface for session status changes. Events carry only the session
-// id: a watcher re-reads the row, so what reaches the SDK is always the database's truth. In
-// process by default; over Redis (REDIS_URL) when several instances share the work. A watcher
-// also wakes on a slow timer, so an event lost in transit (a Redis reconnect, the moment between
-// SUBSCRIBE and its confirmation) delays an update by seconds instead of losing it.
+// The one publish/subscribe interface between instances: session status changes, and API key
+// revocations (each instance caches key verifications). Session events carry only the session id:
+// a watcher re-reads the row, so what reaches the SDK is always the database's truth. In
+// process by default, where nothing is lost and an idle watcher costs no work at all; over Redis
+// (REDIS_URL) when several instances share the work. Redis pub/sub can lose an event (the moment
+// between SUBSCRIBE and its confirmation, an outage), so there a watcher looks once shortly after
+// it starts listening, looks again whenever Redis comes back, polls while Redis is down, and
+// otherwise only on a slow safety-net timer.
 
 /** The part of EventTarget we use; satisfied by node's EventTarget and @graphql-yoga/redis-event-target. */
 export type SessionEventTarget = {
@@ -18,21 +21,47 @@ export type SessionEvents = {
    * stops listening) as soon as `signal` aborts, even while waiting: a caller's return() on an
    * async generator only runs once it reaches a `yield`, so the signal is what ends a wait.
    */
-  watch(sessionId: string, opts?: { resyncMs?: number; signal?: AbortSignal }): AsyncGenerator<void, void, unknown>;
+  watch(sessionId: string, opts?: { signal?: AbortSignal }): AsyncGenerator<void, void, unknown>;
+  /**
+   * The transport lost (true) or regained (false) its link: every watcher looks once at once,
+   * and polls while it is lost (events published meanwhile may never arrive).
+   */
+  setDegraded(degraded: boolean): void;
+  /** Tells every instance (this one included) that an API key was revoked. */
+  publishApiKeyRevoked(apiKeyId: string): void;
+  /** Listens for revocations; returns the function that stops listening. */
+  onApiKeyRevoked(listener: (apiKeyId: string) => void): () => void;
   close(): Promise<void>;
 };
 
+const REVOKED_TOPIC = "api-key-revoked";
 const topic = (sessionId: string) => `session:${sessionId}`;
+
+/** When watchers look without an event: only where events can be lost (Redis). */
+export type Resync = {
+  /** Once, this long after a watcher starts listening: covers the SUBSCRIBE handshake. */
+  firstMs: number;
+  /** The safety net while the link is up. */
+  everyMs: number;
+  /** While the link is down. */
+  degradedMs: number;
+};
+
+export const REDIS_RESYNC: Resync = { firstMs: 1_000, everyMs: 300_000, degradedMs: 2_000 };
 
 export function createSessionEvents(
   target: SessionEventTarget = new EventTarget(),
   close: () => Promise<void> = async () => {},
+  resync?: Resync,
 ): SessionEvents {
+  let degraded = false;
+  /** Every watcher's "look now". */
+  const lookers = new Set<() => void>();
   return {
     publish: (sessionId) => {
       target.dispatchEvent(new CustomEvent(topic(sessionId), { detail: { sessionId } }));
     },
-    watch: (sessionId, { resyncMs = 2_000, signal } = {}) => {
+    watch: (sessionId, { signal } = {}) => {
       let pending = false;
       let wake: (() => void) | undefined;
       const onEvent = () => {
@@ -42,9 +71,20 @@ export function createSessionEvents(
       const onAbort = () => wake?.();
       target.addEventListener(topic(sessionId), onEvent);
       signal?.addEventListener("abort", onAbort);
+      lookers.add(onEvent);
       const stopListening = () => {
         target.removeEventListener(topic(sessionId), onEvent);
         signal?.removeEventListener("abort", onAbort);
+        lookers.delete(onEvent);
+      };
+      const startedAt = Date.now();
+      let looked = false;
+      /** How long the next wait may last without an event; undefined: as long as it takes. */
+      const nextLookIn = () => {
+        if (!resync) return undefined;
+        if (degraded) return resync.degradedMs;
+        if (!looked) return Math.max(resync.firstMs - (Date.now() - startedAt), 0);
+        return resync.everyMs;
       };
       const generator = (async function* () {
         try {
@@ -54,10 +94,12 @@ export function createSessionEvents(
               let timer: NodeJS.Timeout | undefined;
               await new Promise<void>((resolve) => {
                 wake = resolve;
-                timer = setTimeout(resolve, resyncMs);
+                const ms = nextLookIn();
+                if (ms !== undefined) timer = setTimeout(resolve, ms);
               });
               clearTimeout(timer);
               wake = undefined;
+              looked = true;
               if (signal?.aborted) return;
             }
             pending = false;
@@ -74,6 +116,22 @@ export function createSessionEvents(
         return originalReturn(value);
       };
       return generator;
+    },
+    setDegraded: (now) => {
+      if (now === degraded) return;
+      degraded = now;
+      for (const look of [...lookers]) look();
+    },
+    publishApiKeyRevoked: (apiKeyId) => {
+      target.dispatchEvent(new CustomEvent(REVOKED_TOPIC, { detail: { apiKeyId } }));
+    },
+    onApiKeyRevoked: (listener) => {
+      const onEvent = (event: Event) => {
+        const id = ((event as CustomEvent).detail as { apiKeyId?: unknown } | undefined)?.apiKeyId;
+        if (typeof id === "string") listener(id);
+      };
+      target.addEventListener(REVOKED_TOPIC, onEvent);
+      return () => target.removeEventListener(REVOKED_TOPIC, onEvent);
     },
     close,
   };

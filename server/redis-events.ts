@@ -5,7 +5,7 @@
 import { createRedisEventTarget } from "@graphql-yoga/redis-event-target";
 import { Redis, type RedisOptions } from "ioredis";
 import type { Logger } from "./logger.js";
-import { createSessionEvents, type SessionEventTarget, type SessionEvents } from "./pubsub.js";
+import { createSessionEvents, REDIS_RESYNC, type SessionEventTarget, type SessionEvents } from "./pubsub.js";
 
 export type RedisSessionEvents = {
   events: SessionEvents;
@@ -104,8 +104,16 @@ export function createRedisSessionEvents(url: string, logger: Logger, options: R
     );
   };
 
+  const events = createSessionEvents(target, close, REDIS_RESYNC);
+  // Watchers poll while the subscribing link is down, and look once when it is back: what was
+  // published meanwhile never arrives.
+  // Back to trusting events a moment after "ready": ioredis re-subscribes as the link comes up,
+  // and the look everyone takes then must come after the SUBSCRIBE, not before it.
+  subscriber.on("ready", () => setTimeout(() => subscriber.status === "ready" && events.setDegraded(false), REDIS_RESYNC.firstMs).unref());
+  for (const lost of ["end", "error", "close"]) subscriber.on(lost, () => events.setDegraded(true));
+
   return {
-    events: createSessionEvents(target, close),
+    events,
     commands: publisher,
     async connected(timeoutMs) {
       const ready = (client: Redis) => (client.status === "ready" ? Promise.resolve() : new Promise<void>((resolve) => client.once("ready", () => resolve())));

@@ -9,15 +9,19 @@ import { GraphQLError, NoSchemaIntrospectionCustomRule, validate, type Execution
 import { createYoga, handleStreamOrSingleExecutionResult, type Plugin, type YogaLogger, type YogaServerInstance } from "graphql-yoga";
 import type { Config } from "./config.js";
 import { ServiceError, type ErrorCode } from "./errors.js";
+import { readsCatalogOnly, succeeded, type CatalogCache, type EdgeRequest } from "./http/catalog-cache.js";
 import { inputChecksPlugin } from "./http/graphql-input.js";
 import type { Logger } from "./logger.js";
-import { resolvePrincipal, type Principal } from "./principal.js";
+import { resolveCaller, type Principal } from "./principal.js";
 import type { Context } from "./schema/context.js";
 import { schema } from "./schema/index.js";
 import type { Services } from "./services.js";
 
-/** What the transport knows of a request before yoga: its id, and the peer's address (the socket's; behind a proxy, the proxy's). */
-export type ServerContext = { requestId?: string; clientAddress?: string };
+/**
+ * What the transport knows of a request before yoga: its id, the peer's address (the socket's;
+ * behind a proxy, the proxy's) and, over HTTP, the caller the edge resolved (server/http/graphql.ts).
+ */
+export type ServerContext = { requestId?: string; clientAddress?: string; edge?: EdgeRequest };
 
 /** Limits a legitimate client never reaches; each refusal has its own stable code. */
 export const QUERY_LIMITS = { maxDepth: 12, maxAliases: 15, maxTokens: 2_000, maxDirectives: 20, maxCost: 5_000 };
@@ -120,29 +124,36 @@ function introspectionPolicy(mode: Config["introspection"]): Plugin {
   };
 }
 
-/** IPv4 callers count as themselves whether they came over IPv4 or as IPv6-mapped addresses. */
-const addressKey = (address: string | undefined) => (address ? address.replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/, "") : "unknown");
-
-/**
- * The caller, once it has spent one request of its budget: its API key's, its session's, or
- * (no credential, or a refused one) its address's. A spent budget refuses the operation before
- * anything executes: RATE_LIMITED, HTTP 429 with Retry-After (an operation error on a WebSocket).
- */
-async function resolveWithinBudget(services: Services, authorization: string | null, clientAddress: string | undefined): Promise<Principal> {
-  let principal: Principal;
-  try {
-    principal = await resolvePrincipal(services, authorization);
-  } catch (e) {
-    await services.rateLimits.consume("anonymous", addressKey(clientAddress));
-    throw e;
-  }
-  if (principal.kind === "organization") await services.rateLimits.consume("apiKey", principal.organization.apiKeyId);
-  else if (principal.kind === "session") await services.rateLimits.consume("session", principal.session.id);
-  else await services.rateLimits.consume("anonymous", addressKey(clientAddress));
-  return principal;
+/** Keeps the answers of operations that read only the catalog (see server/http/catalog-cache.ts). */
+function catalogCachePlugin(cache: CatalogCache): Plugin<Context, ServerContext> {
+  return {
+    onExecute: ({ args }) => {
+      const edge = (args.contextValue as Context & ServerContext).edge;
+      if (!edge?.cacheKey || !readsCatalogOnly(args.document, args.operationName)) return;
+      return {
+        onExecuteDone: (payload) =>
+          handleStreamOrSingleExecutionResult(payload, ({ result }) => {
+            if (succeeded(result)) edge.cacheable = true;
+          }),
+      };
+    },
+    async onResponse({ response, serverContext }) {
+      const edge = serverContext.edge;
+      if (!edge?.cacheable || !edge.cacheKey || response.status !== 200) return;
+      const body = Buffer.from(await response.clone().arrayBuffer());
+      cache.set(edge.cacheKey, { status: response.status, contentType: response.headers.get("content-type") ?? "application/json", body });
+    },
+  };
 }
 
-export function createGraphQL(services: Services): YogaServerInstance<ServerContext, Context> {
+/** The edge's settled caller, or (WebSocket operations) the caller resolved here. */
+function callerOf(edge: EdgeRequest | undefined, resolve: () => Promise<Principal>): Promise<Principal> | Principal {
+  if (!edge) return resolve();
+  if (edge.caller.status === "rejected") throw edge.caller.reason;
+  return edge.caller.value;
+}
+
+export function createGraphQL(services: Services, catalogCache: CatalogCache): YogaServerInstance<ServerContext, Context> {
   const unexpected = unexpectedErrorLog(services.logger);
   return createYoga<ServerContext, Context>({
     schema,
@@ -190,11 +201,12 @@ export function createGraphQL(services: Services): YogaServerInstance<ServerCont
       inputChecksPlugin(services.logger),
       introspectionPolicy(services.config.introspection),
       unexpected.plugin,
+      catalogCachePlugin(catalogCache),
     ],
-    context: async ({ request, requestId, clientAddress }) => ({
+    context: async ({ request, requestId, clientAddress, edge }) => ({
       services,
       requestId: requestId ?? randomUUID(),
-      principal: await resolveWithinBudget(services, request.headers.get("authorization"), clientAddress),
+      principal: await callerOf(edge, () => resolveCaller(services, request.headers.get("authorization"), clientAddress)),
       popupPageId: request.headers.get("x-one-runtime-popup-page"),
     }),
   });

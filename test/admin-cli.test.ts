@@ -11,6 +11,7 @@ import { ADMIN_TOKEN_HEADER } from "../server/http/admin-channel.js";
 import { ADMIN_PATH } from "../server/http/routes.js";
 import type { LockInfo } from "../server/db/data-dir-lock.js";
 import { BUILT, nodeArgs, repoRoot } from "./support/server-build.js";
+import { REDIS_URL } from "./support/redis.js";
 import { startTestServer, testStore, type TestServer } from "./support/server.js";
 import { createStoreLocation, type StoreLocation } from "./support/store.js";
 
@@ -34,7 +35,7 @@ afterAll(async () => {
 
 type Run = { code: number; stdout: string; stderr: string };
 async function cli(entry: typeof BUILT.adminCli | typeof BUILT.migrateCli, args: string[]): Promise<Run> {
-  const env = { ...process.env, DATABASE_URL: "", ONE_RUNTIME_DATA_DIR: "", ...location.env, ONE_RUNTIME_LOG_LEVEL: "silent" };
+  const env = { ...process.env, DATABASE_URL: "", ONE_RUNTIME_DATA_DIR: "", ...location.env, ONE_RUNTIME_LOG_LEVEL: "silent", ...(testStore === "postgres" ? { REDIS_URL } : {}) };
   try {
     const { stdout, stderr } = await execFileAsync(process.execPath, [...nodeArgs(entry), ...args], { cwd: repoRoot, env, timeout: CHILD_TIMEOUT_MS });
     return { code: 0, stdout, stderr };
@@ -92,7 +93,8 @@ describe("with no server running", { timeout: 3 * CHILD_TIMEOUT_MS }, () => {
   });
 
   it("a server started afterwards on the same store accepts the keys made, and refuses the one revoked", async () => {
-    server = await startTestServer({ dataDir: location.dataDir, databaseUrl: location.databaseUrl });
+    // On PostgreSQL the CLI revokes in its own process: Redis carries the news to the server.
+    server = await startTestServer({ dataDir: location.dataDir, databaseUrl: location.databaseUrl, env: testStore === "postgres" ? { REDIS_URL } : {} });
     expect((await viewer(server, acme.key)).data.viewer.organization).toEqual({ id: acme.id, name: "Acme" });
     const refused = await viewer(server, ciKey.key);
     expect(refused.status).toBe(401);

@@ -2,7 +2,6 @@
 // key works and is stamped as used; keys rest only as hashes; session tokens stay in their lane.
 import { createHash } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { runAdminCommand } from "../server/admin/commands.js";
 import { startTestServer, type TestServer } from "./support/server.js";
 
 const CATALOG = `{ categories { slug } integrations(first: 1) { totalCount } }`;
@@ -59,7 +58,7 @@ describe("refused credentials", () => {
   it("a revoked key is 401 UNAUTHENTICATED from the next request on", async () => {
     const victim = await server.createOrganization("Revoked Co");
     expect((await post({ authorization: `Bearer ${victim.apiKey}` })).status).toBe(200);
-    await runAdminCommand(server.services.prisma, { command: "revoke-api-key", id: victim.apiKeyId });
+    await server.admin({ command: "revoke-api-key", id: victim.apiKeyId });
     expectUnauthenticated(await post({ authorization: `Bearer ${victim.apiKey}` }));
   });
 
@@ -90,7 +89,7 @@ describe("accepted keys", () => {
   });
 
   it("a test-environment key works like a live one", async () => {
-    const r = (await runAdminCommand(server.services.prisma, { command: "create-api-key", organizationId: org.organizationId, name: "ci", environment: "TEST" })) as {
+    const r = (await server.admin({ command: "create-api-key", organizationId: org.organizationId, name: "ci", environment: "TEST" })) as {
       apiKey: { key: string };
     };
     expect(r.apiKey.key).toMatch(/^ort_test_[A-Za-z0-9_-]{43}$/);

@@ -4,7 +4,7 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { categoriesFileSchema, integrationEntrySchema, type IntegrationEntry } from "../server/catalog/entry-schema.js";
+import { categoriesFileSchema, endUserClient, integrationEntrySchema, type IntegrationEntry } from "../server/catalog/entry-schema.js";
 
 const ROOT = join(import.meta.dirname, "..", "catalog");
 const DIR = join(ROOT, "integrations");
@@ -65,24 +65,25 @@ describe("catalog data files", () => {
     }
   });
 
-  it("gives every OAuth2 entry https authorization and token endpoints", () => {
+  it("gives every OAuth2 entry https endpoints: an authorization endpoint unless it is a client credentials grant", () => {
     expect(oauthEntries.length).toBeGreaterThan(0);
     for (const e of oauthEntries) {
-      for (const field of ["authorizationUrl", "tokenUrl", "revocationUrl"] as const) {
+      const codeGrant = e.oauth2!.grantType === "authorization_code";
+      for (const field of ["authorizationUrl", "tokenUrl", "refreshUrl", "revocationUrl"] as const) {
         const template = e.oauth2![field];
-        if (field !== "revocationUrl") expect(template, `${e.slug}.${field}`).toBeTruthy();
+        if (field === "tokenUrl" || (field === "authorizationUrl" && codeGrant)) expect(template, `${e.slug}.${field}`).toBeTruthy();
         if (!template) continue;
         const url = new URL(template.replace(/\{[a-zA-Z0-9_]+\}/g, "placeholder"));
         expect(url.protocol, `${e.slug}.${field}`).toBe("https:");
       }
-      expect(e.credentialFields, e.slug).toEqual([]);
+      if (!endUserClient(e)) expect(e.credentialFields, e.slug).toEqual([]);
     }
   });
 
   it("declares a user input for every URL placeholder, and uses every user input", () => {
     for (const e of oauthEntries) {
       const def = e.oauth2!;
-      const used = new Set([def.authorizationUrl, def.tokenUrl, def.revocationUrl ?? ""].flatMap((u) => [...u.matchAll(/\{([a-zA-Z0-9_]+)\}/g)].map((m) => m[1])));
+      const used = new Set([def.authorizationUrl ?? "", def.tokenUrl, def.refreshUrl ?? "", def.revocationUrl ?? ""].flatMap((u) => [...u.matchAll(/\{([a-zA-Z0-9_]+)\}/g)].map((m) => m[1])));
       const inputs = new Set(def.userInputs.map((u) => u.key));
       expect([...used].sort(), e.slug).toEqual([...inputs].sort());
     }
@@ -91,7 +92,7 @@ describe("catalog data files", () => {
   it("compiles every credential and user-input pattern, anchored and with the u flag", () => {
     const patterns = entries.flatMap(({ entry }) => [
       ...entry.credentialFields.filter((f) => f.pattern).map((f) => [`${entry.slug}.${f.key}`, f.pattern!] as const),
-      ...(entry.oauth2?.userInputs ?? []).map((u) => [`${entry.slug}.oauth2.${u.key}`, u.pattern] as const),
+      ...(entry.oauth2?.userInputs ?? []).filter((u) => u.pattern).map((u) => [`${entry.slug}.oauth2.${u.key}`, u.pattern!] as const),
     ]);
     expect(patterns.length).toBeGreaterThan(0);
     for (const [where, p] of patterns) {

@@ -119,7 +119,9 @@ describe("paging", () => {
   }
 
   it("walking small pages gives the full list once, in the same order", async () => {
-    const full = (await list({ first: 100 })).nodes.map((n) => n.slug);
+    // The catalog outgrew one page of the maximum size, so the reference list is walked too.
+    const full = (await walk({}, 100)).slugs;
+    expect(full.length).toBeGreaterThan(100);
     const { slugs, pages } = await walk({}, 2);
     expect(slugs).toEqual(full);
     expect(new Set(slugs).size).toBe(slugs.length);

@@ -19,6 +19,7 @@ const POPUP_ONLY = new Set([
   "Mutation.completeHostedConnectionSession",
   "Mutation.cancelHostedConnectionSession",
   "Mutation.startHostedConnectionAuthorization",
+  "Mutation.chooseHostedConnectionIntegration",
   "Subscription.hostedConnectionSession",
 ]);
 

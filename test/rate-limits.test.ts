@@ -98,8 +98,7 @@ describe("budgets on one instance", () => {
     expectRateLimited(await post(server, VIEWER, {}, org.apiKey));
     const other = await server.createOrganization("Other Co");
     expect(await post(server, VIEWER, {}, other.apiKey)).toMatchObject({ status: 200, body: { data: { viewer: { organization: { id: other.organizationId } } } } });
-    const { runAdminCommand } = await import("../server/admin/commands.js");
-    const second = (await runAdminCommand(server.services.prisma, { command: "create-api-key", organizationId: org.organizationId, name: "second" })) as { apiKey: { key: string } };
+    const second = (await server.admin({ command: "create-api-key", organizationId: org.organizationId, name: "second" })) as { apiKey: { key: string } };
     expect((await post(server, VIEWER, {}, second.apiKey.key)).status).toBe(200);
   });
 

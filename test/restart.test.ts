@@ -6,7 +6,6 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { runAdminCommand } from "../server/admin/commands.js";
 import { startTestServer, testStore, type TestServer } from "./support/server.js";
 import { createStoreLocation } from "./support/store.js";
 
@@ -42,7 +41,7 @@ describe("a restart", { timeout: 180_000 }, () => {
     let server = await servers.start({ ONE_RUNTIME_DEV_ORG: "false" });
     const org = await server.createOrganization("Durable Co");
     const revoked = await server.createOrganization("Revoked Co");
-    await runAdminCommand(server.services.prisma, { command: "revoke-api-key", id: revoked.apiKeyId });
+    await server.admin({ command: "revoke-api-key", id: revoked.apiKeyId });
     const { sessionToken } = await server.createSession(org.apiKey, { integrationSlug: "openai", endUserId: "u-restart", suggestedConnectionName: "Kept" });
     const done = await server.gql(
       `mutation($input: CompleteHostedConnectionSessionInput!) { completeHostedConnectionSession(input: $input) { connectionId } }`,
@@ -84,7 +83,7 @@ describe("the development organization (embedded store)", { timeout: 180_000 }, 
     server = await servers.start();
     expect(server.devOrganization).toEqual({ ...first, created: false });
 
-    await runAdminCommand(server.services.prisma, { command: "create-api-key", organizationId: first.organizationId, name: "second" });
+    await server.admin({ command: "create-api-key", organizationId: first.organizationId, name: "second" });
     server = await servers.start();
     expect(server.devOrganization).toBeUndefined();
     // Not shown does not mean gone: the first key still works.

@@ -465,8 +465,9 @@ describe("closed subscriptions are torn down", () => {
     await expect.poll(() => metric(own.url, "one_runtime_websocket_subscriptions")).toBe(0);
     const readsAfterClose = sessionReads.get(sessionId) ?? 0;
     expect(readsAfterClose).toBeGreaterThan(0); // the counter sees this watcher's reads
-    // Longer than two resync periods (2 s): a watcher still alive would have read the row again.
-    await new Promise((resolve) => setTimeout(resolve, 5_000));
+    // An event for the session: a watcher still alive would read the row again.
+    own.services.events.publish(sessionId);
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
     expect(sessionReads.get(sessionId)).toBe(readsAfterClose);
   });
 });
@@ -482,8 +483,8 @@ describe("the session events' watch", () => {
     };
     const events = createSessionEvents(counting);
     const controller = new AbortController();
-    // A resync far away: only the abort can end this wait.
-    const watch = events.watch("s-1", { resyncMs: 600_000, signal: controller.signal });
+    // In process there is no resync timer: only the abort can end this wait.
+    const watch = events.watch("s-1", { signal: controller.signal });
     const first = watch.next();
     events.publish("s-1");
     expect(await first).toEqual({ done: false, value: undefined });

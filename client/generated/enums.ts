@@ -29,6 +29,8 @@ export type ErrorCode =
   | 'GRAPHQL_PARSE_FAILED'
   /** The document does not validate against the schema (e.g. an unknown field or a missing argument). */
   | 'GRAPHQL_VALIDATION_FAILED'
+  /** The hosted connection session does not offer this integration: it is outside the session's allowed integrations, unknown, or not connectable by the organization. */
+  | 'INTEGRATION_NOT_ALLOWED'
   /** The OAuth2 integration has no OAuth app configured for this organization (configureIntegration). */
   | 'INTEGRATION_NOT_CONFIGURED'
   /** An unexpected failure, masked: quote the response's `x-request-id`, with which it was logged. */

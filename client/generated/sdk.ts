@@ -31,6 +31,8 @@ export type ConnectionStatus =
   | 'NEEDS_REAUTH';
 
 export type CreateHostedConnectionSessionInput = {
+  /** Instead of integrationSlug: the slugs the end user may pick from in the popup (1 to 500; one means no picker). Neither: the whole catalog. OAuth2 integrations need your OAuth app configured. */
+  allowedIntegrations?: Array<string> | null | undefined;
   /** Re-authorize this existing connection in place (same id, new credentials). */
   connectionId?: string | null | undefined;
   endUserEmail?: string | null | undefined;
@@ -39,7 +41,8 @@ export type CreateHostedConnectionSessionInput = {
   endUserName?: string | null | undefined;
   /** Default 1800 (30 minutes); 60 to 86400. */
   expiresInSeconds?: number | null | undefined;
-  integrationSlug: string;
+  /** The integration to connect. Leave it out to let the end user pick (see allowedIntegrations). */
+  integrationSlug?: string | null | undefined;
   suggestedConnectionName?: string | null | undefined;
 };
 
@@ -122,7 +125,7 @@ export type CreateHostedConnectionSessionMutationVariables = Exact<{
 }>;
 
 
-export type CreateHostedConnectionSessionMutation = { createHostedConnectionSession: { sessionToken: string, expiresAt: string, session: { id: string, status: HostedConnectionSessionStatus, createdAt: string, expiresAt: string, completedAt: string | null, connectionId: string | null, connectionName: string | null, suggestedConnectionName: string | null, endUser: { id: string, name: string | null, email: string | null }, integration: { slug: string, name: string, description: string, authType: AuthType, categories: Array<string>, logoUrl: string, featured: boolean }, error: { code: string, message: string } | null } } };
+export type CreateHostedConnectionSessionMutation = { createHostedConnectionSession: { sessionToken: string, expiresAt: string, session: { id: string, status: HostedConnectionSessionStatus, createdAt: string, expiresAt: string, completedAt: string | null, connectionId: string | null, connectionName: string | null, suggestedConnectionName: string | null, integrationSlug: string | null, allowedIntegrationSlugs: Array<string>, endUser: { id: string, name: string | null, email: string | null }, integration: { slug: string, name: string, description: string, authType: AuthType, categories: Array<string>, logoUrl: string, featured: boolean } | null, error: { code: string, message: string } | null } } };
 
 export type CreateWebhookEndpointMutationVariables = Exact<{
   url: string;
@@ -179,7 +182,7 @@ export type IntegrationConfigDetailsFragment = { id: string, integrationSlug: st
 
 export type ConnectionDetailsFragment = { id: string, name: string, status: ConnectionStatus, statusReason: string | null, authType: AuthType, integrationSlug: string, scopes: Array<string>, tokenExpiresAt: string | null, lastRefreshedAt: string | null, metadata: unknown, createdAt: string, updatedAt: string, integration: { slug: string, name: string, description: string, authType: AuthType, categories: Array<string>, logoUrl: string, featured: boolean } | null, endUser: { id: string, name: string | null, email: string | null } };
 
-export type HostedConnectionSessionDetailsFragment = { id: string, status: HostedConnectionSessionStatus, createdAt: string, expiresAt: string, completedAt: string | null, connectionId: string | null, connectionName: string | null, suggestedConnectionName: string | null, endUser: { id: string, name: string | null, email: string | null }, integration: { slug: string, name: string, description: string, authType: AuthType, categories: Array<string>, logoUrl: string, featured: boolean }, error: { code: string, message: string } | null };
+export type HostedConnectionSessionDetailsFragment = { id: string, status: HostedConnectionSessionStatus, createdAt: string, expiresAt: string, completedAt: string | null, connectionId: string | null, connectionName: string | null, suggestedConnectionName: string | null, integrationSlug: string | null, allowedIntegrationSlugs: Array<string>, endUser: { id: string, name: string | null, email: string | null }, integration: { slug: string, name: string, description: string, authType: AuthType, categories: Array<string>, logoUrl: string, featured: boolean } | null, error: { code: string, message: string } | null };
 
 export type EventDetailsFragment = { id: string, type: EventType, createdAt: string, endUserId: string | null, integrationSlug: string | null, connectionId: string | null, sessionId: string | null, data: unknown };
 
@@ -352,6 +355,8 @@ export const HostedConnectionSessionDetailsFragmentDoc = gql`
     name
     email
   }
+  integrationSlug
+  allowedIntegrationSlugs
   integration {
     ...IntegrationSummary
   }

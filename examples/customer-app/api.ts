@@ -106,11 +106,14 @@ function apiRoutes(oneRuntime: OneRuntimeClient, user: AppUser, received: Receiv
       sendJson(res, 200, { totalCount: page.totalCount, integrations: page.nodes });
     },
 
-    // The seed's contract: the page asks for a session for one integration and gets a token.
+    // The seed's contract: the page asks for a session for one integration and gets a token; or,
+    // with `let_user_choose: true`, for a session whose popup lets the user pick from the catalog.
     "POST /api/one-runtime/hosted-connection-sessions": async (req, res) => {
       const body = await readJson(req);
       const integrationSlug = optionalString(body, "integration_slug");
-      if (!integrationSlug) throw new HttpError(400, "bad_request", "integration_slug is required");
+      const letUserChoose = body.let_user_choose === true;
+      if (!integrationSlug && !letUserChoose) throw new HttpError(400, "bad_request", "integration_slug is required (or let_user_choose: true)");
+      if (integrationSlug && letUserChoose) throw new HttpError(400, "bad_request", "integration_slug or let_user_choose, not both");
       const endUserId = optionalString(body, "end_user_id") ?? user.id;
       // Sessions are only ever for the signed-in user, whatever the page sent.
       if (endUserId !== user.id) throw new HttpError(403, "forbidden", "end_user_id must be the signed-in user");

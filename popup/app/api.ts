@@ -5,7 +5,11 @@ import type { CredentialValueInput, HostedConnectionSessionStatus, ReadSessionQu
 export type SessionStatus = HostedConnectionSessionStatus;
 /** The session as the popup reads it (readSession): what its screens show. */
 export type Session = ReadSessionQuery["hostedConnectionSession"];
-export type CredentialField = Session["integration"]["credentialFields"][number];
+/** The integration being connected, once chosen (a picker session starts without one). */
+export type Integration = NonNullable<Session["integration"]>;
+/** A session whose integration is chosen: what the connect form shows. */
+export type ChosenSession = Session & { integration: Integration };
+export type CredentialField = Integration["credentialFields"][number];
 export type KeyValue = CredentialValueInput;
 export type FieldError = { field: string; message: string };
 

@@ -1,6 +1,6 @@
 // The main screen: who and what is being connected, the connection name, the integration's
 // fields, and the action its auth type calls for (Connect, or Continue to <Provider>).
-import { ApiError, NetworkError, type KeyValue, type Session } from "./api.js";
+import { ApiError, NetworkError, type ChosenSession, type Integration, type KeyValue, type Session } from "./api.js";
 import { el, icon, ICONS } from "./dom.js";
 import { connectionNameField, credentialField, type FieldControl } from "./fields.js";
 import { announce, showScreen } from "./view.js";
@@ -11,6 +11,8 @@ export type FormActions = {
   cancel(): Promise<void>;
   /** An error the form cannot show next to a field: the caller picks the screen. */
   fail(error: unknown): void;
+  /** Back to the picker, when the end user may choose another integration. */
+  back?: (() => void) | undefined;
 };
 
 const NETWORK_MESSAGE = "We couldn't reach One Runtime. Check your connection and try again.";
@@ -23,7 +25,7 @@ export function endUserLabel(endUser: Session["endUser"]): string {
  * The logo from this origin: the page's CSP allows no other (img-src 'self'), and logoUrl is built
  * from the public URL, which a proxy or a misconfiguration can make differ from where we are.
  */
-function logoSource(integration: Session["integration"]): string {
+export function logoSource(integration: Pick<Integration, "logoUrl" | "slug">): string {
   try {
     const url = new URL(integration.logoUrl, location.href);
     if (url.origin === location.origin) return url.href;
@@ -33,7 +35,7 @@ function logoSource(integration: Session["integration"]): string {
   return `logos/${encodeURIComponent(integration.slug)}.svg`;
 }
 
-export function showConnectForm(session: Session, actions: FormActions) {
+export function showConnectForm(session: ChosenSession, actions: FormActions) {
   const { integration } = session;
   const { idleLabel, busyLabel } = submitLabels(integration);
 
@@ -84,7 +86,12 @@ export function showConnectForm(session: Session, actions: FormActions) {
     actions.cancel().catch((error) => onError(error, () => cancel.click()));
   });
 
-  showScreen(el("div", { class: "screen" }, formHeader(session), form), {
+  let back: HTMLButtonElement | null = null;
+  if (actions.back) {
+    back = el("button", { type: "button", class: "link-button back" }, "← Choose another app");
+    back.addEventListener("click", () => !busy && actions.back!());
+  }
+  showScreen(el("div", { class: "screen" }, back, formHeader(session), form), {
     title: `Connect ${integration.name}`,
     announce: `Connect ${integration.name}`,
     focus: fields[0]?.input ?? submit,
@@ -92,8 +99,8 @@ export function showConnectForm(session: Session, actions: FormActions) {
 }
 
 /** OAuth's button leaves for the provider; the others connect from here. */
-function submitLabels(integration: Session["integration"]): { idleLabel: string; busyLabel: string } {
-  return integration.authType === "OAUTH2"
+function submitLabels(integration: Integration): { idleLabel: string; busyLabel: string } {
+  return integration.connectsAtProvider
     ? { idleLabel: `Continue to ${integration.name}`, busyLabel: `Opening ${integration.name}…` }
     : { idleLabel: "Connect", busyLabel: "Connecting…" };
 }
@@ -107,7 +114,7 @@ function formValues(nameField: FieldControl, fields: FieldControl[]): FormValues
 }
 
 /** Who and what is being connected: the integration's logo, name and description, and the end user. */
-function formHeader(session: Session): HTMLElement {
+function formHeader(session: ChosenSession): HTMLElement {
   const { integration } = session;
   const logo = el("img", { src: logoSource(integration), alt: "", width: 48, height: 48, class: "logo", decoding: "async" });
   logo.addEventListener("error", () => logo.classList.add("logo-missing"));
@@ -122,8 +129,8 @@ function formHeader(session: Session): HTMLElement {
 }
 
 /** A line on what comes next: a sign-in at the provider (OAuth), or nothing to enter (no credentials). */
-function formNote(integration: Session["integration"]): HTMLElement | null {
-  if (integration.authType === "OAUTH2") {
+function formNote(integration: Integration): HTMLElement | null {
+  if (integration.connectsAtProvider) {
     return el("p", { class: "note" }, `You'll sign in to ${integration.name} and approve access. This window returns here when you're done.`);
   }
   if (integration.authType === "NONE") return el("p", { class: "note" }, `${integration.name} needs no credentials.`);

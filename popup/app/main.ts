@@ -1,11 +1,12 @@
 // The hosted popup at <baseUrl>/connect#<session token>: loads the session, shows the step its
 // integration needs, and ends on a final screen. It never talks to the page that opened it: the
 // SDK learns the outcome from the server (a provider's page may sever window.opener anyway).
-import { CancelSessionDocument, CompleteSessionDocument, ReadSessionDocument } from "../generated/operations.js";
-import { ApiError, createApi, NetworkError, TERMINAL, type Session, type SessionStatus } from "./api.js";
+import { CancelSessionDocument, ChooseIntegrationDocument, CompleteSessionDocument, ReadSessionDocument } from "../generated/operations.js";
+import { ApiError, createApi, NetworkError, TERMINAL, type ChosenSession, type Session, type SessionStatus } from "./api.js";
 import { newPageId, reportClosing } from "./close-beacon.js";
 import { showConnectForm, type FormValues } from "./connect-form.js";
 import { continueToProvider } from "./oauth.js";
+import { showPicker } from "./picker.js";
 import { closeWindow, showLoading, showMessage } from "./view.js";
 
 const TOKEN_KEY = "one-runtime-session-token";
@@ -57,12 +58,18 @@ const closeAction = { label: "Close window", primary: true, onClick: closeWindow
 function showState(session: Session) {
   status = session.status;
   clearTimeout(expiryTimer);
-  const provider = session.integration.name;
+  const provider = session.integration?.name ?? "the app";
   switch (session.status) {
     case "PENDING":
     case "AUTHORIZING":
       armExpiry(session);
-      return showConnectForm(session, { submit: (values) => submit(session, values), cancel, fail: showFailure });
+      if (!session.integration) return showPicker(session, api, { choose, cancel, fail: showFailure });
+      return showConnectForm(session as ChosenSession, {
+        submit: (values) => submit(session as ChosenSession, values),
+        cancel,
+        fail: showFailure,
+        back: session.canChooseIntegration ? () => showPicker(session, api, { choose, cancel, fail: showFailure }) : undefined,
+      });
     case "CONNECTED":
       showMessage({
         tone: "success",
@@ -120,8 +127,15 @@ function showFailure(error: unknown, retry: () => void = load): void {
   });
 }
 
-async function submit(session: Session, values: FormValues) {
-  if (session.integration.authType === "OAUTH2") {
+/** The end user picked an integration: the session now names it, and its form follows. */
+async function choose(slug: string) {
+  const data = await api(ChooseIntegrationDocument, { integrationSlug: slug });
+  current = data.chooseHostedConnectionIntegration;
+  showState(current);
+}
+
+async function submit(session: ChosenSession, values: FormValues) {
+  if (session.integration.connectsAtProvider) {
     return continueToProvider(api, { connectionName: values.connectionName, userInputs: values.credentials }, () => (leavingForProvider = true));
   }
   const data = await api(CompleteSessionDocument, {

@@ -39,26 +39,50 @@ export type StartHostedConnectionAuthorizationInput = {
 export type CancelSessionMutationVariables = Exact<{ [key: string]: never; }>;
 
 
-export type CancelSessionMutation = { cancelHostedConnectionSession: { id: string, status: HostedConnectionSessionStatus, connectionId: string | null, error: { code: string, message: string } | null } };
+export type CancelSessionMutation = { cancelHostedConnectionSession: { id: string, status: HostedConnectionSessionStatus, connectionId: string | null, integrationSlug: string | null, error: { code: string, message: string } | null } };
+
+export type ChooseIntegrationMutationVariables = Exact<{
+  integrationSlug: string;
+}>;
+
+
+export type ChooseIntegrationMutation = { chooseHostedConnectionIntegration: { expiresAt: string, canChooseIntegration: boolean, suggestedConnectionName: string | null, connectionName: string | null, id: string, status: HostedConnectionSessionStatus, connectionId: string | null, integrationSlug: string | null, integration: { slug: string, name: string, logoUrl: string, authType: AuthType, connectsAtProvider: boolean, description: string, docsUrl: string, credentialFields: Array<{ key: string, label: string, secret: boolean, optional: boolean, placeholder: string | null, pattern: string | null, helpText: string | null, helpUrl: string | null, defaultValue: string | null, options: Array<{ value: string, label: string }> | null }> } | null, endUser: { id: string, name: string | null, email: string | null }, error: { code: string, message: string } | null } };
 
 export type CompleteSessionMutationVariables = Exact<{
   input: CompleteHostedConnectionSessionInput;
 }>;
 
 
-export type CompleteSessionMutation = { completeHostedConnectionSession: { connectionName: string | null, id: string, status: HostedConnectionSessionStatus, connectionId: string | null, error: { code: string, message: string } | null } };
+export type CompleteSessionMutation = { completeHostedConnectionSession: { connectionName: string | null, id: string, status: HostedConnectionSessionStatus, connectionId: string | null, integrationSlug: string | null, error: { code: string, message: string } | null } };
 
-export type SessionStateFragment = { id: string, status: HostedConnectionSessionStatus, connectionId: string | null, error: { code: string, message: string } | null };
+export type SessionStateFragment = { id: string, status: HostedConnectionSessionStatus, connectionId: string | null, integrationSlug: string | null, error: { code: string, message: string } | null };
+
+export type PopupSessionFragment = { expiresAt: string, canChooseIntegration: boolean, suggestedConnectionName: string | null, connectionName: string | null, id: string, status: HostedConnectionSessionStatus, connectionId: string | null, integrationSlug: string | null, integration: { slug: string, name: string, logoUrl: string, authType: AuthType, connectsAtProvider: boolean, description: string, docsUrl: string, credentialFields: Array<{ key: string, label: string, secret: boolean, optional: boolean, placeholder: string | null, pattern: string | null, helpText: string | null, helpUrl: string | null, defaultValue: string | null, options: Array<{ value: string, label: string }> | null }> } | null, endUser: { id: string, name: string | null, email: string | null }, error: { code: string, message: string } | null };
+
+export type PickerCategoriesQueryVariables = Exact<{ [key: string]: never; }>;
+
+
+export type PickerCategoriesQuery = { hostedConnectionSession: { availableCategories: Array<{ slug: string, name: string, integrationCount: number }> } };
 
 export type ReadSessionQueryVariables = Exact<{ [key: string]: never; }>;
 
 
-export type ReadSessionQuery = { hostedConnectionSession: { expiresAt: string, suggestedConnectionName: string | null, connectionName: string | null, id: string, status: HostedConnectionSessionStatus, connectionId: string | null, integration: { slug: string, name: string, logoUrl: string, authType: AuthType, description: string, docsUrl: string, credentialFields: Array<{ key: string, label: string, secret: boolean, optional: boolean, placeholder: string | null, pattern: string | null, helpText: string | null, helpUrl: string | null, defaultValue: string | null, options: Array<{ value: string, label: string }> | null }> }, endUser: { id: string, name: string | null, email: string | null }, error: { code: string, message: string } | null } };
+export type ReadSessionQuery = { hostedConnectionSession: { expiresAt: string, canChooseIntegration: boolean, suggestedConnectionName: string | null, connectionName: string | null, id: string, status: HostedConnectionSessionStatus, connectionId: string | null, integrationSlug: string | null, integration: { slug: string, name: string, logoUrl: string, authType: AuthType, connectsAtProvider: boolean, description: string, docsUrl: string, credentialFields: Array<{ key: string, label: string, secret: boolean, optional: boolean, placeholder: string | null, pattern: string | null, helpText: string | null, helpUrl: string | null, defaultValue: string | null, options: Array<{ value: string, label: string }> | null }> } | null, endUser: { id: string, name: string | null, email: string | null }, error: { code: string, message: string } | null } };
 
 export type ReadSessionStateQueryVariables = Exact<{ [key: string]: never; }>;
 
 
-export type ReadSessionStateQuery = { hostedConnectionSession: { id: string, status: HostedConnectionSessionStatus, connectionId: string | null, error: { code: string, message: string } | null } };
+export type ReadSessionStateQuery = { hostedConnectionSession: { id: string, status: HostedConnectionSessionStatus, connectionId: string | null, integrationSlug: string | null, error: { code: string, message: string } | null } };
+
+export type SearchIntegrationsQueryVariables = Exact<{
+  search?: string | null | undefined;
+  category?: string | null | undefined;
+  first?: number | null | undefined;
+  after?: string | null | undefined;
+}>;
+
+
+export type SearchIntegrationsQuery = { hostedConnectionSession: { availableIntegrations: { totalCount: number, pageInfo: { hasNextPage: boolean, endCursor: string | null }, nodes: Array<{ slug: string, name: string, description: string, logoUrl: string }> } } };
 
 export type StartAuthorizationMutationVariables = Exact<{
   input: StartHostedConnectionAuthorizationInput;
@@ -70,19 +94,25 @@ export type StartAuthorizationMutation = { startHostedConnectionAuthorization: {
 export type WatchSessionSubscriptionVariables = Exact<{ [key: string]: never; }>;
 
 
-export type WatchSessionSubscription = { hostedConnectionSession: { id: string, status: HostedConnectionSessionStatus, connectionId: string | null, error: { code: string, message: string } | null } };
+export type WatchSessionSubscription = { hostedConnectionSession: { id: string, status: HostedConnectionSessionStatus, connectionId: string | null, integrationSlug: string | null, error: { code: string, message: string } | null } };
 
 /** An operation's text as sent on the wire; its result and variables types ride along for the compiler only. */
 export type TypedOperation<TResult, TVariables> = string & { readonly __operation?: { result: TResult; variables: TVariables } };
 
-export const CancelSessionDocument = "mutation cancelSession{cancelHostedConnectionSession{...SessionState}}fragment SessionState on HostedConnectionSession{id status connectionId error{code message}}" as TypedOperation<CancelSessionMutation, CancelSessionMutationVariables>;
+export const CancelSessionDocument = "mutation cancelSession{cancelHostedConnectionSession{...SessionState}}fragment SessionState on HostedConnectionSession{id status connectionId integrationSlug error{code message}}" as TypedOperation<CancelSessionMutation, CancelSessionMutationVariables>;
 
-export const CompleteSessionDocument = "mutation completeSession($input:CompleteHostedConnectionSessionInput!){completeHostedConnectionSession(input:$input){...SessionState connectionName}}fragment SessionState on HostedConnectionSession{id status connectionId error{code message}}" as TypedOperation<CompleteSessionMutation, CompleteSessionMutationVariables>;
+export const ChooseIntegrationDocument = "mutation chooseIntegration($integrationSlug:String!){chooseHostedConnectionIntegration(input:{integrationSlug:$integrationSlug}){...PopupSession}}fragment PopupSession on HostedConnectionSession{...SessionState expiresAt canChooseIntegration integration{slug name logoUrl authType connectsAtProvider description docsUrl credentialFields{key label secret optional placeholder pattern helpText helpUrl defaultValue options{value label}}}endUser{id name email}suggestedConnectionName connectionName}fragment SessionState on HostedConnectionSession{id status connectionId integrationSlug error{code message}}" as TypedOperation<ChooseIntegrationMutation, ChooseIntegrationMutationVariables>;
 
-export const ReadSessionDocument = "query readSession{hostedConnectionSession{...SessionState expiresAt integration{slug name logoUrl authType description docsUrl credentialFields{key label secret optional placeholder pattern helpText helpUrl defaultValue options{value label}}}endUser{id name email}suggestedConnectionName connectionName}}fragment SessionState on HostedConnectionSession{id status connectionId error{code message}}" as TypedOperation<ReadSessionQuery, ReadSessionQueryVariables>;
+export const CompleteSessionDocument = "mutation completeSession($input:CompleteHostedConnectionSessionInput!){completeHostedConnectionSession(input:$input){...SessionState connectionName}}fragment SessionState on HostedConnectionSession{id status connectionId integrationSlug error{code message}}" as TypedOperation<CompleteSessionMutation, CompleteSessionMutationVariables>;
 
-export const ReadSessionStateDocument = "query readSessionState{hostedConnectionSession{...SessionState}}fragment SessionState on HostedConnectionSession{id status connectionId error{code message}}" as TypedOperation<ReadSessionStateQuery, ReadSessionStateQueryVariables>;
+export const PickerCategoriesDocument = "query pickerCategories{hostedConnectionSession{availableCategories{slug name integrationCount}}}" as TypedOperation<PickerCategoriesQuery, PickerCategoriesQueryVariables>;
+
+export const ReadSessionDocument = "query readSession{hostedConnectionSession{...PopupSession}}fragment PopupSession on HostedConnectionSession{...SessionState expiresAt canChooseIntegration integration{slug name logoUrl authType connectsAtProvider description docsUrl credentialFields{key label secret optional placeholder pattern helpText helpUrl defaultValue options{value label}}}endUser{id name email}suggestedConnectionName connectionName}fragment SessionState on HostedConnectionSession{id status connectionId integrationSlug error{code message}}" as TypedOperation<ReadSessionQuery, ReadSessionQueryVariables>;
+
+export const ReadSessionStateDocument = "query readSessionState{hostedConnectionSession{...SessionState}}fragment SessionState on HostedConnectionSession{id status connectionId integrationSlug error{code message}}" as TypedOperation<ReadSessionStateQuery, ReadSessionStateQueryVariables>;
+
+export const SearchIntegrationsDocument = "query searchIntegrations($search:String$category:String$first:Int$after:String){hostedConnectionSession{availableIntegrations(search:$search category:$category first:$first after:$after){totalCount pageInfo{hasNextPage endCursor}nodes{slug name description logoUrl}}}}" as TypedOperation<SearchIntegrationsQuery, SearchIntegrationsQueryVariables>;
 
 export const StartAuthorizationDocument = "mutation startAuthorization($input:StartHostedConnectionAuthorizationInput!){startHostedConnectionAuthorization(input:$input){authorizationUrl}}" as TypedOperation<StartAuthorizationMutation, StartAuthorizationMutationVariables>;
 
-export const WatchSessionDocument = "subscription watchSession{hostedConnectionSession{...SessionState}}fragment SessionState on HostedConnectionSession{id status connectionId error{code message}}" as TypedOperation<WatchSessionSubscription, WatchSessionSubscriptionVariables>;
+export const WatchSessionDocument = "subscription watchSession{hostedConnectionSession{...SessionState}}fragment SessionState on HostedConnectionSession{id status connectionId integrationSlug error{code message}}" as TypedOperation<WatchSessionSubscription, WatchSessionSubscriptionVariables>;

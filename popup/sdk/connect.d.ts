@@ -26,8 +26,18 @@ export interface OpenError {
 
 /** How the flow ended, as the server saw it. `open()` always settles, exactly once. */
 export type OpenResult =
-  | { status: "connected"; connectionId: string }
-  | { status: "cancelled" | "failed" | "expired"; error?: OpenError };
+  | {
+      status: "connected";
+      connectionId: string;
+      /** The integration connected: the one the session named, or the one the end user picked. */
+      integrationSlug: string;
+    }
+  | {
+      status: "cancelled" | "failed" | "expired";
+      error?: OpenError;
+      /** The integration picked before the flow ended, when there was one. */
+      integrationSlug?: string;
+    };
 
 export interface OneRuntime {
   connections: {

@@ -45,15 +45,16 @@ const aborted = () => failure("cancelled", "aborted", "The connection flow was a
 /** The result a session state means, or undefined while the flow is still open. */
 function resultOf(session: SessionState): OpenResult | undefined {
   const error = session.error ? { code: session.error.code, message: session.error.message } : undefined;
+  const slug = session.integrationSlug ? { integrationSlug: session.integrationSlug } : {};
   switch (session.status) {
     case "CONNECTED":
-      return { status: "connected", connectionId: session.connectionId! };
+      return { status: "connected", connectionId: session.connectionId!, integrationSlug: session.integrationSlug! };
     case "CANCELLED":
-      return error ? { status: "cancelled", error } : { status: "cancelled" };
+      return { status: "cancelled", ...(error ? { error } : {}), ...slug };
     case "FAILED":
-      return { status: "failed", error: error ?? { code: "failed", message: "The connection failed" } };
+      return { status: "failed", error: error ?? { code: "failed", message: "The connection failed" }, ...slug };
     case "EXPIRED":
-      return { status: "expired", error: error ?? { code: "session_expired", message: "The session expired" } };
+      return { status: "expired", error: error ?? { code: "session_expired", message: "The session expired" }, ...slug };
   }
   return undefined;
 }

@@ -9,6 +9,8 @@ import { applyMigrations } from "../db/migrations.js";
 import { openStore } from "../db/store.js";
 import { ServiceError } from "../errors.js";
 import { ADMIN_TOKEN_HEADER } from "../http/admin-channel.js";
+import { createLogger } from "../logger.js";
+import { createRedisSessionEvents } from "../redis-events.js";
 import { parseEncryptionKeys, readDevKey, Vault } from "../vault.js";
 import { runAdminCommand, type AdminCommand } from "./commands.js";
 import { verifyEncryptionKeys, type ReencryptResult } from "./key-rotation.js";
@@ -82,6 +84,21 @@ async function ownVault(config: Config): Promise<Vault> {
   return new Vault(dev);
 }
 
+/**
+ * Running servers cache key verifications: through Redis they drop a revoked key at once;
+ * without it (or with Redis down), within their cache time.
+ */
+async function announceRevocation(config: Config, apiKeyId: string): Promise<void> {
+  if (!config.redisUrl) return;
+  const redis = createRedisSessionEvents(config.redisUrl, createLogger("silent"));
+  try {
+    if (await redis.connected(5_000)) redis.events.publishApiKeyRevoked(apiKeyId);
+    else process.stderr.write(`Redis is unreachable: running servers refuse the key within ${config.apiKeyCacheMs / 1000} s\n`);
+  } finally {
+    await redis.events.close(); // QUIT follows the PUBLISH on the same connection
+  }
+}
+
 async function direct(config: Config, command: AdminCommand): Promise<unknown> {
   const vault = command.command === "reencrypt" ? await ownVault(config) : undefined;
   const store = await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: 2 });
@@ -90,7 +107,7 @@ async function direct(config: Config, command: AdminCommand): Promise<unknown> {
     // Keys that do not match the data are refused here as at a server's start: sealing with a
     // newest key the servers do not have would make their data unreadable to them.
     if (vault) await verifyEncryptionKeys(store.prisma, vault);
-    return await runAdminCommand(store.prisma, command, { vault });
+    return await runAdminCommand(store.prisma, command, { vault, onApiKeyRevoked: (id) => announceRevocation(config, id) });
   } finally {
     await store.close();
   }

@@ -20,8 +20,15 @@ export const adminCommandSchema = z.discriminatedUnion("command", [
 ]);
 export type AdminCommand = z.input<typeof adminCommandSchema>;
 
-/** `vault`: the keys of whoever runs the command (the running server, or the CLI's own configuration). */
-export async function runAdminCommand(prisma: PrismaClient, raw: unknown, opts: { vault?: Vault } = {}): Promise<unknown> {
+/**
+ * `vault`: the keys of whoever runs the command (the running server, or the CLI's own
+ * configuration). `onApiKeyRevoked`: tells the servers, which cache key verifications.
+ */
+export async function runAdminCommand(
+  prisma: PrismaClient,
+  raw: unknown,
+  opts: { vault?: Vault; onApiKeyRevoked: (apiKeyId: string) => void | Promise<void> },
+): Promise<unknown> {
   const cmd = adminCommandSchema.parse(raw);
   switch (cmd.command) {
     case "create-org": {
@@ -40,8 +47,11 @@ export async function runAdminCommand(prisma: PrismaClient, raw: unknown, opts: 
       if (!known) throw notFound("Organization");
       return { apiKeys: await listApiKeys(prisma, cmd.organizationId) };
     }
-    case "revoke-api-key":
-      return { apiKey: await revokeApiKey(prisma, cmd) };
+    case "revoke-api-key": {
+      const apiKey = await revokeApiKey(prisma, cmd);
+      await opts.onApiKeyRevoked(apiKey.id);
+      return { apiKey };
+    }
     case "reencrypt":
       if (!opts.vault) throw new Error("reencrypt needs the encryption keys");
       return { reencrypted: await reencryptAll(prisma, opts.vault) };

@@ -52,6 +52,13 @@ export class Catalog {
     return this.index.countInCategory(categorySlug);
   }
 
+  /** The categories holding at least one entry `only` accepts, in API order, each with that count. */
+  categoriesWithin(only: (entry: IntegrationEntry) => boolean): { category: Category; count: number }[] {
+    const counts = new Map<string, number>();
+    for (const entry of this.bySlug.values()) if (only(entry)) for (const c of entry.categories) counts.set(c, (counts.get(c) ?? 0) + 1);
+    return this.categories.filter((c) => counts.has(c.slug)).map((category) => ({ category, count: counts.get(category.slug)! }));
+  }
+
   logoSvg(slug: string): string | undefined {
     const entry = this.bySlug.get(slug);
     if (!entry) return undefined;

@@ -52,19 +52,36 @@ export const credentialFieldSchema = z.strictObject({
 });
 export type CredentialField = z.infer<typeof credentialFieldSchema>;
 
-/** A value the end user gives before authorizing (a Zendesk subdomain, a Shopify shop). */
-export const oauthUserInputSchema = z.strictObject({
-  key: z.string().regex(/^[a-z][a-zA-Z0-9_]{0,39}$/),
-  label: oneLine(60),
-  /** Mandatory: these values are pasted into URLs. On top of it, every value must be a DNS label. */
-  pattern,
-  placeholder: oneLine(120).optional(),
-  helpText: oneLine(240).optional(),
-});
+/** A host part an option may put into a URL: DNS labels joined by dots (`eu`, `com.au`). */
+const hostPart = z.string().regex(/^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$/, "lowercase DNS labels joined by dots");
+
+/** A value the end user gives before authorizing (a Zendesk subdomain, a Shopify shop, a region). */
+export const oauthUserInputSchema = z
+  .strictObject({
+    key: z.string().regex(/^[a-z][a-zA-Z0-9_]{0,39}$/),
+    label: oneLine(60),
+    /** Typed values are pasted into URLs: a pattern is mandatory, and every value must be a DNS label on top of it. */
+    pattern: pattern.optional(),
+    /** A fixed list instead (a region): rendered as a select; only these values are accepted. */
+    options: z.array(z.strictObject({ value: hostPart, label: oneLine(60) })).min(1).max(30).optional(),
+    placeholder: oneLine(120).optional(),
+    helpText: oneLine(240).optional(),
+  })
+  .refine((u) => (u.pattern === undefined) !== (u.options === undefined), "give either a pattern (typed values) or options (a select), not both");
+
+const format = z.enum(["form", "json"]);
 
 export const oauth2Schema = z.strictObject({
-  authorizationUrl: urlTemplate,
+  /**
+   * `authorization_code`: the end user signs in at the provider. `client_credentials`: a
+   * server-to-server grant with no provider page; see `clientCredentialsFrom`.
+   */
+  grantType: z.enum(["authorization_code", "client_credentials"]).default("authorization_code"),
+  /** Required for `authorization_code`. */
+  authorizationUrl: urlTemplate.optional(),
   tokenUrl: urlTemplate,
+  /** Where refresh tokens are spent when that is not the token endpoint (Figma). */
+  refreshUrl: urlTemplate.optional(),
   revocationUrl: urlTemplate.optional(),
   /** Checked against the callback's `iss` parameter when the provider sends one (RFC 9207). */
   issuer: z.string().url().optional(),
@@ -76,7 +93,35 @@ export const oauth2Schema = z.strictObject({
   authorizationParams: z.record(z.string(), z.string()).default({}),
   tokenEndpointAuthMethod: z.enum(["client_secret_post", "client_secret_basic"]).default("client_secret_post"),
   /** Body encoding of token requests; Notion wants JSON. */
-  tokenRequestFormat: z.enum(["form", "json"]).default("form"),
+  tokenRequestFormat: format.default("form"),
+  /** Body encoding of revocation requests when it differs from token requests (QuickBooks: JSON). */
+  revocationRequestFormat: format.optional(),
+  /**
+   * Extra parameters of client credentials token requests; `{key}` is filled from the end user's
+   * values (the entry's credentialFields), and a parameter whose value is empty is left out.
+   */
+  tokenParams: z.record(z.string().regex(/^[a-z_]{1,40}$/), z.string().max(200)).default({}),
+  /**
+   * A field a provider sets to `false` in an HTTP 200 answer that is an error (Slack's `ok`): the
+   * answer is then the error its `error` field names.
+   */
+  successField: z.string().regex(/^[a-z_]{1,40}$/).optional(),
+  /** The token response sits under this key, dot-separated (e.g. `data`, `authed_user`). */
+  tokenResponsePath: z.string().regex(/^[a-zA-Z0-9_]{1,40}(?:\.[a-zA-Z0-9_]{1,40}){0,3}$/).optional(),
+  /** Scopes sent with refresh requests when they differ from the authorization's; unset sends none. */
+  refreshScopes: z.array(z.string().min(1).max(300)).max(50).optional(),
+  /**
+   * The callback query parameter carrying a hex HMAC-SHA256 of the other parameters (sorted by
+   * name, form-encoded), keyed with the client secret (Shopify's `hmac`). A missing or wrong one
+   * refuses the callback.
+   */
+  callbackHmacParam: z.string().regex(/^[a-z_]{1,40}$/).optional(),
+  /**
+   * For `client_credentials`: whose client id and secret are used. `organization`: the OAuth app
+   * configured with configureIntegration. `endUser`: the end user enters them in the popup
+   * (credentialFields `clientId` and `clientSecret`), as for an in-house integration of their account.
+   */
+  clientCredentialsFrom: z.enum(["organization", "endUser"]).default("organization"),
   pkce: z.boolean().default(true),
   /** Token response fields kept as connection metadata (Salesforce instance_url, Pipedrive api_domain). */
   tokenResponseMetadata: z.array(z.string()).default([]),
@@ -118,7 +163,9 @@ export const integrationEntrySchema = z
     keys.forEach((k, i) => keys.indexOf(k) !== i && issue(["credentialFields", i, "key"], `duplicate key "${k}"`));
     if (e.authType === "OAUTH2") {
       if (!e.oauth2) issue(["oauth2"], "required when authType is OAUTH2");
-      if (e.credentialFields.length) issue(["credentialFields"], "OAUTH2 entries take user inputs in oauth2.userInputs");
+      else if (endUserClient(e)) {
+        for (const k of ["clientId", "clientSecret"]) if (!keys.includes(k)) issue(["credentialFields"], `client credentials from the end user need a "${k}" field`);
+      } else if (e.credentialFields.length) issue(["credentialFields"], "OAUTH2 entries take user inputs in oauth2.userInputs");
     } else if (e.oauth2) {
       issue(["oauth2"], `only allowed when authType is OAUTH2, not ${e.authType}`);
     }
@@ -128,8 +175,17 @@ export const integrationEntrySchema = z
     }
     if (e.authType === "NONE" && e.credentialFields.length) issue(["credentialFields"], "NONE entries take no credentials");
     if (e.oauth2) {
+      const o = e.oauth2;
+      if (o.grantType === "authorization_code" && !o.authorizationUrl) issue(["oauth2", "authorizationUrl"], "required for the authorization_code grant");
+      if (o.grantType === "client_credentials" && o.userInputs.length) issue(["oauth2", "userInputs"], "client_credentials entries take their values in credentialFields");
+      if (o.grantType !== "client_credentials" && o.clientCredentialsFrom === "endUser") issue(["oauth2", "clientCredentialsFrom"], "only for the client_credentials grant");
+      if (o.callbackHmacParam && o.grantType !== "authorization_code") issue(["oauth2", "callbackHmacParam"], "only for the authorization_code grant");
+      if (Object.keys(o.tokenParams).length && o.grantType !== "client_credentials") issue(["oauth2", "tokenParams"], "only for the client_credentials grant");
+      for (const [name, value] of Object.entries(o.tokenParams)) {
+        for (const m of value.matchAll(/\{([^}]*)\}/g)) if (!keys.includes(m[1]!)) issue(["oauth2", "tokenParams", name], `placeholder {${m[1]}} has no matching credentialFields entry`);
+      }
       const inputs = new Set(e.oauth2.userInputs.map((u) => u.key));
-      for (const field of ["authorizationUrl", "tokenUrl", "revocationUrl"] as const) {
+      for (const field of ["authorizationUrl", "tokenUrl", "refreshUrl", "revocationUrl"] as const) {
         for (const m of (e.oauth2[field] ?? "").matchAll(/\{([^}]*)\}/g)) {
           if (!inputs.has(m[1]!)) issue(["oauth2", field], `placeholder {${m[1]}} has no matching oauth2.userInputs entry`);
         }
@@ -137,6 +193,16 @@ export const integrationEntrySchema = z
     }
   });
 export type IntegrationEntry = z.infer<typeof integrationEntrySchema>;
+
+/** Whether the end user types the OAuth client id and secret (a client credentials entry's own app). */
+export function endUserClient(e: Pick<IntegrationEntry, "oauth2">): boolean {
+  return e.oauth2?.grantType === "client_credentials" && e.oauth2.clientCredentialsFrom === "endUser";
+}
+
+/** Whether connecting sends the end user to the provider's site (the authorization code grant). */
+export function signsInAtProvider(e: Pick<IntegrationEntry, "authType" | "oauth2">): boolean {
+  return e.authType === "OAUTH2" && e.oauth2?.grantType !== "client_credentials";
+}
 
 export const categorySchema = z.strictObject({
   slug,

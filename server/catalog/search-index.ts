@@ -3,7 +3,13 @@
 // and keyword/category matches, then word prefixes, then description words, then one typo.
 import type { AuthTypeName, Category, IntegrationEntry } from "./entry-schema.js";
 
-export type CatalogQuery = { category?: string | null | undefined; search?: string | null | undefined; authType?: AuthTypeName | null | undefined };
+export type CatalogQuery = {
+  category?: string | null | undefined;
+  search?: string | null | undefined;
+  authType?: AuthTypeName | null | undefined;
+  /** Only entries this accepts (a session's picker: its allowed and connectable integrations). */
+  only?: ((entry: IntegrationEntry) => boolean) | undefined;
+};
 
 const enum Tier {
   Exact = 0,
@@ -85,6 +91,7 @@ export class CatalogIndex {
   query(q: CatalogQuery): IntegrationEntry[] {
     let pool = q.category != null ? (this.byCategory.get(q.category) ?? []) : this.items;
     if (q.authType) pool = pool.filter((i) => i.entry.authType === q.authType);
+    if (q.only) pool = pool.filter((i) => q.only!(i.entry));
     const search = normalize(q.search ?? "");
     if (!search) return pool.map((i) => i.entry);
 

@@ -17,7 +17,15 @@ export type OAuth2Tokens = {
 export type StoredCredentials =
   | { type: "API_KEY" | "BASIC"; values: Record<string, string> }
   | { type: "NONE" }
-  | { type: "OAUTH2"; tokens: OAuth2Tokens; userInputs: Record<string, string> };
+  | {
+      type: "OAUTH2";
+      tokens: OAuth2Tokens;
+      userInputs: Record<string, string>;
+      /** Set for the client credentials grant: the token is renewed by asking again, not refreshed. */
+      grant?: "client_credentials";
+      /** The end user's own client id and secret (and any other field), when the entry takes them. */
+      values?: Record<string, string>;
+    };
 
 /** Which connection a ciphertext belongs to. */
 export type CredentialsOwner = { organizationId: string; id: string };

@@ -1,5 +1,6 @@
 // Decrypts a connection's credentials for its own organization's backend.
-import { notFound, ServiceError } from "../errors.js";
+import { ServiceError } from "../errors.js";
+import type { Connection } from "../generated/prisma/client.js";
 import { needsRefresh, refreshIfDue } from "../oauth/refresh.js";
 import type { Services } from "../services.js";
 import { openCredentials, type StoredCredentials } from "./credentials.js";
@@ -45,12 +46,15 @@ export function credentialsView(services: Services, slug: string, stored: Stored
   }
 }
 
-export async function readConnectionCredentials(services: Services, organizationId: string, connectionId: string): Promise<CredentialsView> {
-  const row = await services.prisma.connection.findFirst({
-    where: { id: connectionId, organizationId },
-    select: { id: true, integrationSlug: true, credentialsEnc: true, encryptionKeyId: true, status: true },
-  });
-  if (!row) throw notFound("Connection");
+/**
+ * The credentials of a connection row already read for its organization (the `connection` query's
+ * own row: no second read). Refreshes an OAuth2 token first when it is near expiry.
+ */
+export async function readConnectionCredentials(
+  services: Services,
+  organizationId: string,
+  row: Pick<Connection, "id" | "integrationSlug" | "credentialsEnc" | "encryptionKeyId" | "status">,
+): Promise<CredentialsView> {
   if (row.status === "NEEDS_REAUTH") {
     throw new ServiceError("NEEDS_REAUTH", "This connection needs to be re-authorized (createHostedConnectionSession with connectionId)");
   }

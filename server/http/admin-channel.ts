@@ -7,6 +7,7 @@ import { ZodError } from "zod";
 import type { PrismaClient } from "../generated/prisma/client.js";
 import { runAdminCommand } from "../admin/commands.js";
 import { ServiceError } from "../errors.js";
+import type { ApiKeyVerifier } from "../organizations/api-key-verifier.js";
 import type { Vault } from "../vault.js";
 import { readBody, sendJson, type RouteHandler } from "./responses.js";
 
@@ -21,7 +22,7 @@ function sameToken(a: string, b: string) {
 }
 
 /** Commands run with the server's own store and keys (reencrypt re-seals with its newest key). */
-export function adminChannel(prisma: PrismaClient, token: string, vault: Vault): RouteHandler {
+export function adminChannel(prisma: PrismaClient, token: string, vault: Vault, apiKeys: ApiKeyVerifier): RouteHandler {
   return async (req: IncomingMessage, res: ServerResponse) => {
     const presented = req.headers[ADMIN_TOKEN_HEADER];
     if (req.method !== "POST" || !isLoopback(req.socket.remoteAddress) || typeof presented !== "string" || !sameToken(presented, token)) {
@@ -35,7 +36,7 @@ export function adminChannel(prisma: PrismaClient, token: string, vault: Vault):
       return sendJson(res, 400, { error: { code: "BAD_USER_INPUT", message: "Body must be JSON" } });
     }
     try {
-      return sendJson(res, 200, { result: await runAdminCommand(prisma, command, { vault }) });
+      return sendJson(res, 200, { result: await runAdminCommand(prisma, command, { vault, onApiKeyRevoked: apiKeys.revoked }) });
     } catch (e) {
       if (e instanceof ZodError) return sendJson(res, 400, { error: { code: "BAD_USER_INPUT", message: e.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ") } });
       if (e instanceof ServiceError) return sendJson(res, 400, { error: { code: e.code, message: e.message } });

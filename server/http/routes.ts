@@ -10,6 +10,7 @@ import type { ServerContext } from "../yoga.js";
 import { adminChannel } from "./admin-channel.js";
 import { popupClosedBeacon } from "./close-beacon.js";
 import { graphiqlFiles } from "./graphiql.js";
+import type { CatalogCache } from "./catalog-cache.js";
 import { graphqlEndpoint } from "./graphql.js";
 import type { Health } from "./health.js";
 import { logoRoute, LOGO_PATH } from "./logos.js";
@@ -23,6 +24,7 @@ import { sendJson, sendStatic, type RouteHandler, type StaticFile } from "./resp
 export type RouteDeps = {
   services: Services;
   yoga: YogaServerInstance<ServerContext, Context>;
+  catalogCache: CatalogCache;
   popupAssets: Map<PopupFile, StaticFile>;
   health: Health;
   metrics: Metrics;
@@ -57,7 +59,7 @@ export function routeTable(deps: RouteDeps): Record<string, RouteHandler> {
     "/metrics": deps.metrics.handler,
   };
   if (deps.services.config.graphiql) for (const [name, file] of Object.entries(graphiqlFiles)) routes[`/graphiql/${name}`] = (req, res) => sendStatic(req, res, file);
-  if (deps.adminToken) routes[ADMIN_PATH] = adminChannel(deps.services.prisma, deps.adminToken, deps.services.vault);
+  if (deps.adminToken) routes[ADMIN_PATH] = adminChannel(deps.services.prisma, deps.adminToken, deps.services.vault, deps.services.apiKeys);
   if (deps.sandboxCallbackUrl) {
     const sandbox = sandboxEndpoints(deps.sandboxCallbackUrl);
     routes["/sandbox/oauth/authorize"] = sandbox.authorize;
@@ -69,7 +71,7 @@ export function routeTable(deps: RouteDeps): Record<string, RouteHandler> {
 
 export function createRequestHandler(deps: RouteDeps) {
   const routes = routeTable(deps);
-  const graphql = graphqlEndpoint(deps.yoga, { graphiql: deps.services.config.graphiql });
+  const graphql = graphqlEndpoint(deps.yoga, { services: deps.services, catalogCache: deps.catalogCache });
   const logo = logoRoute(deps.services.catalog);
   /** A metrics label of bounded cardinality: a route's own path, the logo pattern, or "unmatched". */
   const routeOf = (path: string) => (path === "/graphql" || Object.hasOwn(routes, path) ? path : LOGO_PATH.test(path) ? "/logos/:slug" : "unmatched");

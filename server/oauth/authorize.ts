@@ -2,11 +2,13 @@
 // as a hash) and PKCE S256 verifier bound to the session (sealed by the vault), the session moved
 // to AUTHORIZING, and the provider's authorization URL for the popup to navigate to.
 import * as oauth from "oauth4webapi";
+import { signsInAtProvider } from "../catalog/entry-schema.js";
 import { badInput } from "../errors.js";
 import { randomSecret, sha256Hex } from "../crypto-tokens.js";
 import type { HostedConnectionSession } from "../generated/prisma/client.js";
 import type { Services } from "../services.js";
 import { assertOpen, transitionSession } from "../sessions/lifecycle.js";
+import { chosenIntegration } from "../sessions/picker.js";
 import { connectionNameSchema, parseInput } from "../validation.js";
 import { oauthProviderFor, redirectUri } from "./apps.js";
 import { checkUserInputs, oauth2Of } from "./provider.js";
@@ -23,8 +25,8 @@ export async function startHostedConnectionAuthorization(
   input: { connectionName?: string | null; userInputs?: { key: string; value: string }[] | null },
 ): Promise<{ authorizationUrl: string }> {
   assertOpen(session);
-  const entry = services.catalog.require(session.integrationSlug);
-  if (entry.authType !== "OAUTH2") throw badInput(`${entry.name} does not connect through OAuth2`);
+  const entry = chosenIntegration(services, session);
+  if (!signsInAtProvider(entry)) throw badInput(`${entry.name} does not connect through an OAuth2 authorization: submit its credentials instead`);
   const connectionName = parseInput(connectionNameSchema, input.connectionName, "Invalid connection name", "connectionName");
 
   const def = oauth2Of(entry);

@@ -9,9 +9,10 @@ import type { HostedConnectionSession } from "../generated/prisma/client.js";
 import type { Services } from "../services.js";
 import { endSession, finishSessionWithConnection } from "../sessions/finish.js";
 import { expireIfDue } from "../sessions/lifecycle.js";
+import { chosenIntegration } from "../sessions/picker.js";
 import { oauthProviderFor } from "./apps.js";
 import { flowBinding, type SealedFlow } from "./authorize.js";
-import { oauth2Of, providerErrorCode, tokenSetFrom } from "./provider.js";
+import { callbackHmacValid, oauth2Of, processOptions, providerErrorCode, tokenSetFrom } from "./provider.js";
 
 /** What the callback page says; `closeAfterMs` closes the window by itself after a success. */
 export type CallbackOutcome = { status: number; title: string; detail: string; closeAfterMs: number | null };
@@ -24,7 +25,18 @@ const refused = (status: number, title: string, detail: string): CallbackOutcome
 const storable = (s: string) => s.replace(/[\u0000-\u001f\u007f]/g, " ").slice(0, 500);
 
 /** Why an authorization failed, as a stable code and a message for the session's error. */
+/** A callback we refuse ourselves, with the code the session records. */
+class CallbackRefused extends Error {
+  constructor(
+    readonly reason: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
 function failureReason(error: unknown): { code: string; message: string } {
+  if (error instanceof CallbackRefused) return { code: error.reason, message: error.message };
   if (error instanceof oauth.AuthorizationResponseError) return { code: safeCode(error.error), message: storable(error.error_description ?? error.error) };
   if (error instanceof oauth.OperationProcessingError && /iss/.test(error.message)) {
     return { code: "issuer_mismatch", message: "The authorization response came from an unexpected issuer" };
@@ -49,12 +61,14 @@ function connectionMetadata(def: ReturnType<typeof oauth2Of>, tokenResponse: oau
 async function exchange(services: Services, session: HostedConnectionSession, url: URL, state: string): Promise<CallbackOutcome> {
   let entryName = "The provider";
   try {
-    const entry = services.catalog.require(session.integrationSlug);
+    const entry = chosenIntegration(services, session);
     entryName = entry.name;
     const def = oauth2Of(entry);
     if (!session.oauthFlowEnc || !session.oauthFlowKeyId) throw new Error("the session has no sealed flow");
     const flow = services.vault.open<SealedFlow>({ ciphertext: session.oauthFlowEnc, keyId: session.oauthFlowKeyId }, flowBinding(session));
-    const { provider } = await oauthProviderFor(services, session.organizationId, entry, flow.userInputs);
+    const { provider, client } = await oauthProviderFor(services, session.organizationId, entry, flow.userInputs);
+    // Before anything is sent to the provider: a callback its signature does not vouch for ends here.
+    if (!callbackHmacValid(def, url, client.clientSecret)) throw new CallbackRefused("invalid_signature", "The authorization response's signature did not match");
     // RFC 9207: `iss` is compared with the issuer the catalog names; a provider whose issuer we
     // do not know (most configure none) cannot be checked, so its `iss` is not compared with a guess.
     const authResponse = new URL(url);
@@ -62,7 +76,7 @@ async function exchange(services: Services, session: HostedConnectionSession, ur
     // Checks state (again, against the one we matched) and iss, and turns `error=` into an exception.
     const params = oauth.validateAuthResponse(provider.as, provider.client, authResponse, state);
     const response = await oauth.authorizationCodeGrantRequest(provider.as, provider.client, provider.clientAuth, params, flow.redirectUri, flow.codeVerifier ?? oauth.nopkce, provider.requestOptions());
-    const result = await oauth.processAuthorizationCodeResponse(provider.as, provider.client, response);
+    const result = await oauth.processAuthorizationCodeResponse(provider.as, provider.client, response, processOptions);
     const tokens = tokenSetFrom(result, { refreshToken: null, scopes: flow.scopes }, def);
     await finishSessionWithConnection(
       services,

@@ -2,24 +2,42 @@
 // expires within 5 minutes; the refresh runs under a row lock (SELECT … FOR UPDATE), so however
 // many readers and instances ask at once, the provider sees ONE refresh, and the others read its
 // result. A rotated refresh token is committed before the new access token is returned.
-// `invalid_grant` marks the connection NEEDS_REAUTH. A background job refreshes ahead of expiry,
+// A client credentials connection is renewed by running that grant again. `invalid_grant` (or
+// refused client credentials) marks the connection NEEDS_REAUTH. A background job refreshes ahead of expiry,
 // skipping rows another instance is refreshing (SKIP LOCKED).
 import * as oauth from "oauth4webapi";
+import { endUserClient, type IntegrationEntry } from "../catalog/entry-schema.js";
 import type { Connection } from "../generated/prisma/client.js";
 import { openCredentials, sealCredentials, type StoredCredentials } from "../connections/credentials.js";
 import { ServiceError } from "../errors.js";
 import { recordEvent } from "../events/record.js";
 import type { Services } from "../services.js";
 import { oauthClientFor } from "./apps.js";
-import { oauth2Of, providerErrorCode, providerFor, tokenSetFrom } from "./provider.js";
+import { clientCredentialsTokens, grantClient } from "./client-credentials.js";
+import { oauth2Of, processOptions, providerErrorCode, providerFor, tokenSetFrom, type OAuthClientCredentials, type TokenSet } from "./provider.js";
 
 export const REFRESH_MARGIN_MS = 5 * 60_000;
 export const BACKGROUND_MARGIN_MS = 10 * 60_000;
 
 type Tx = Parameters<Parameters<Services["prisma"]["$transaction"]>[0]>[0];
 
+/** Due: an OAuth2 token that can be renewed (a refresh token, or a client credentials grant) and expires within the margin. */
 export function needsRefresh(stored: StoredCredentials, marginMs = REFRESH_MARGIN_MS): boolean {
-  return stored.type === "OAUTH2" && !!stored.tokens.refreshToken && !!stored.tokens.expiresAt && new Date(stored.tokens.expiresAt).getTime() - Date.now() < marginMs;
+  if (stored.type !== "OAUTH2" || !stored.tokens.expiresAt) return false;
+  const renewable = !!stored.tokens.refreshToken || stored.grant === "client_credentials";
+  return renewable && new Date(stored.tokens.expiresAt).getTime() - Date.now() < marginMs;
+}
+
+/** A new token set for stored OAuth2 credentials: a refresh grant, or the client credentials grant again. */
+async function renewedTokens(services: Services, entry: IntegrationEntry, client: OAuthClientCredentials, stored: Extract<StoredCredentials, { type: "OAUTH2" }>): Promise<TokenSet> {
+  const def = oauth2Of(entry);
+  if (stored.grant === "client_credentials") return clientCredentialsTokens(services, entry, client, stored.values ?? {});
+  const provider = providerFor(entry, client, { publicUrl: services.publicUrl(), userInputs: stored.userInputs });
+  const options = provider.requestOptions();
+  // Some providers want other scopes on refresh than at authorization; without refreshScopes none are sent (RFC 6749 §6: the same as granted).
+  if (def.refreshScopes) options.additionalParameters = { scope: def.refreshScopes.join(def.scopeSeparator) };
+  const response = await oauth.refreshTokenGrantRequest(provider.refreshAs, provider.client, provider.clientAuth, stored.tokens.refreshToken!, options);
+  return tokenSetFrom(await oauth.processRefreshTokenResponse(provider.refreshAs, provider.client, response, processOptions), stored.tokens, def);
 }
 
 async function lockRow(tx: Tx, connectionId: string, organizationId: string | undefined, skipLocked: boolean): Promise<Connection | undefined> {
@@ -51,8 +69,9 @@ export async function refreshIfDue(
   if (!meta) return undefined;
   const entry = services.catalog.require(meta.integrationSlug);
   if (!entry.oauth2) return undefined;
-  // The client is read here; the provider needs the end user's inputs, sealed in the locked row.
-  const credentials = await oauthClientFor(services, meta.organizationId, entry);
+  // The organization's client is read here; the provider needs the end user's inputs, sealed in
+  // the locked row (and so do the end user's own client credentials, for entries that take them).
+  const orgClient = endUserClient(entry) ? undefined : await oauthClientFor(services, meta.organizationId, entry);
   const result = await services.prisma.$transaction(
     async (tx) => {
       const row = await lockRow(tx, connectionId, opts.organizationId, opts.skipLocked ?? false);
@@ -60,11 +79,9 @@ export async function refreshIfDue(
       const stored = openCredentials(services.vault, row);
       // Whoever held the lock before us may have refreshed already: then there is nothing to do.
       if (stored.type !== "OAUTH2" || row.status !== "ACTIVE" || !needsRefresh(stored, opts.marginMs)) return stored;
-      const def = oauth2Of(entry);
-      const provider = providerFor(entry, credentials, { publicUrl: services.publicUrl(), userInputs: stored.userInputs });
       try {
-        const response = await oauth.refreshTokenGrantRequest(provider.as, provider.client, provider.clientAuth, stored.tokens.refreshToken!, provider.requestOptions());
-        const tokens = tokenSetFrom(await oauth.processRefreshTokenResponse(provider.as, provider.client, response), stored.tokens, def);
+        const client = orgClient ?? (await grantClient(services, meta.organizationId, entry, stored.values ?? {}));
+        const tokens = await renewedTokens(services, entry, client, stored);
         const next: StoredCredentials = { ...stored, tokens };
         const sealed = sealCredentials(services.vault, row, next);
         await tx.connection.update({
@@ -77,8 +94,9 @@ export async function refreshIfDue(
         const reason = providerErrorCode(error);
         services.logger.warn({ connectionId: row.id, integration: entry.slug, reason: reason.code }, "OAuth2 token refresh failed");
         const about = { organizationId: row.organizationId, endUserId: row.endUserId, integrationSlug: row.integrationSlug, connectionId: row.id };
-        if (reason.code === "invalid_grant") {
-          await tx.connection.update({ where: { id: row.id }, data: { status: "NEEDS_REAUTH", statusReason: "invalid_grant" } });
+        // A refused refresh token, or refused client credentials: only a new authorization helps.
+        if (reason.code === "invalid_grant" || (stored.grant === "client_credentials" && reason.code === "invalid_client")) {
+          await tx.connection.update({ where: { id: row.id }, data: { status: "NEEDS_REAUTH", statusReason: reason.code } });
           await recordEvent(tx, { ...about, type: "connection.needs_reauth", data: { reason: reason.code } });
           refused = true;
           return stored;

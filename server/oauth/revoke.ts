@@ -4,8 +4,8 @@ import * as oauth from "oauth4webapi";
 import type { Connection } from "../generated/prisma/client.js";
 import { openCredentials } from "../connections/credentials.js";
 import type { Services } from "../services.js";
-import { oauthProviderFor } from "./apps.js";
-import { providerErrorCode } from "./provider.js";
+import { grantClient } from "./client-credentials.js";
+import { providerErrorCode, providerFor } from "./provider.js";
 
 export type RevocationOutcome = { attempted: boolean; succeeded: boolean; error: string | null };
 const NOT_ATTEMPTED: RevocationOutcome = { attempted: false, succeeded: false, error: null };
@@ -18,10 +18,11 @@ export async function revokeAtProvider(services: Services, connection: Connectio
   try {
     const stored = openCredentials(services.vault, connection);
     if (stored.type !== "OAUTH2") return NOT_ATTEMPTED;
-    const { provider } = await oauthProviderFor(services, connection.organizationId, entry, stored.userInputs);
+    const client = await grantClient(services, connection.organizationId, entry, stored.values ?? {});
+    const provider = providerFor(entry, client, { publicUrl: services.publicUrl(), userInputs: stored.userInputs });
     // Revoking the refresh token ends the whole grant at most providers; the access token otherwise.
     const token = stored.tokens.refreshToken ?? stored.tokens.accessToken;
-    await oauth.processRevocationResponse(await oauth.revocationRequest(provider.as, provider.client, provider.clientAuth, token, provider.requestOptions()));
+    await oauth.processRevocationResponse(await oauth.revocationRequest(provider.as, provider.client, provider.clientAuth, token, provider.requestOptions("revocation")));
     return { attempted: true, succeeded: true, error: null };
   } catch (error) {
     const reason = providerErrorCode(error);

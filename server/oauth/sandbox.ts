@@ -20,6 +20,9 @@ export const sandboxEntry: IntegrationEntry = {
   unverified: [],
   credentialFields: [],
   oauth2: {
+    grantType: "authorization_code",
+    clientCredentialsFrom: "organization",
+    tokenParams: {},
     authorizationUrl: "{publicUrl}/sandbox/oauth/authorize",
     tokenUrl: "{publicUrl}/sandbox/oauth/token",
     revocationUrl: "{publicUrl}/sandbox/oauth/revoke",

@@ -2,7 +2,7 @@
 // visible prefix, revocable, with a throttled last-used stamp.
 import type { PrismaClient } from "../generated/prisma/client.js";
 import type { ApiKeyEnvironment } from "../generated/prisma/enums.js";
-import { ServiceError, notFound } from "../errors.js";
+import { notFound } from "../errors.js";
 import { randomSecret, sha256Hex } from "../crypto-tokens.js";
 
 export const API_KEY_PATTERN = /^ort_(live|test)_[A-Za-z0-9_-]{43}$/;
@@ -61,24 +61,31 @@ export async function revokeApiKey(prisma: PrismaClient, input: { organizationId
 
 export type AuthenticatedOrganization = { organizationId: string; organizationName: string; apiKeyId: string; environment: ApiKeyEnvironment };
 
-/** Resolves a presented key to its organization, or throws UNAUTHENTICATED (the reason stays vague on purpose). */
-export async function authenticateApiKey(prisma: PrismaClient, key: string): Promise<AuthenticatedOrganization> {
-  if (!API_KEY_PATTERN.test(key)) throw new ServiceError("UNAUTHENTICATED", "Malformed API key");
+/** The key with this hash, revoked or not; null when there is none. */
+export async function lookupApiKey(
+  prisma: PrismaClient,
+  hash: string,
+): Promise<(AuthenticatedOrganization & { revokedAt: Date | null; lastUsedAt: Date | null }) | null> {
   const row = await prisma.apiKey.findUnique({
-    where: { hash: sha256Hex(key) },
+    where: { hash },
     select: { id: true, revokedAt: true, lastUsedAt: true, environment: true, organization: { select: { id: true, name: true } } },
   });
-  if (!row) throw new ServiceError("UNAUTHENTICATED", "Unknown API key");
-  if (row.revokedAt) throw new ServiceError("UNAUTHENTICATED", "This API key has been revoked");
-  const now = Date.now();
-  const stamped = stampsInFlight.get(row.id) ?? 0;
-  if ((!row.lastUsedAt || now - row.lastUsedAt.getTime() > LAST_USED_RESOLUTION_MS) && now - stamped > LAST_USED_RESOLUTION_MS) {
-    // One stamp per key per process at a time: a burst of requests on a key whose stamp is due
-    // would otherwise queue as many UPDATEs of one row, each holding a pool connection.
-    stampsInFlight.set(row.id, now);
-    if (stampsInFlight.size > 10_000) stampsInFlight.delete(stampsInFlight.keys().next().value!);
-    // Fire and forget: a stamp that fails to write must not fail the request.
-    prisma.apiKey.update({ where: { id: row.id }, data: { lastUsedAt: new Date(now) } }).catch(() => {});
-  }
-  return { organizationId: row.organization.id, organizationName: row.organization.name, apiKeyId: row.id, environment: row.environment };
+  if (!row) return null;
+  return { organizationId: row.organization.id, organizationName: row.organization.name, apiKeyId: row.id, environment: row.environment, revokedAt: row.revokedAt, lastUsedAt: row.lastUsedAt };
+}
+
+/**
+ * Writes a key's last-used stamp when it is due (a minute old) and this process is not already
+ * writing one; true when it started a write. Fire and forget: a stamp that fails to write must
+ * not fail the request.
+ */
+export function stampLastUsed(prisma: PrismaClient, apiKeyId: string, lastUsedAt: number, now: number): boolean {
+  const stamped = stampsInFlight.get(apiKeyId) ?? 0;
+  if (now - lastUsedAt <= LAST_USED_RESOLUTION_MS || now - stamped <= LAST_USED_RESOLUTION_MS) return false;
+  // One stamp per key per process at a time: a burst of requests on a key whose stamp is due
+  // would otherwise queue as many UPDATEs of one row, each holding a pool connection.
+  stampsInFlight.set(apiKeyId, now);
+  if (stampsInFlight.size > 10_000) stampsInFlight.delete(stampsInFlight.keys().next().value!);
+  prisma.apiKey.update({ where: { id: apiKeyId }, data: { lastUsedAt: new Date(now) } }).catch(() => {});
+  return true;
 }

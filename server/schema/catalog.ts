@@ -1,5 +1,5 @@
 // Catalog: categories, integrations (listed, filtered, searched, paged) and one integration.
-import { AUTH_TYPES, type Category, type CredentialField, type IntegrationEntry } from "../catalog/entry-schema.js";
+import { AUTH_TYPES, endUserClient, signsInAtProvider, type Category, type CredentialField, type IntegrationEntry } from "../catalog/entry-schema.js";
 import { builder } from "./builder.js";
 import { requireOrganization } from "./context.js";
 import { pageType } from "./paging.js";
@@ -9,12 +9,13 @@ export const AuthTypeEnum = builder.enumType("AuthType", {
   values: AUTH_TYPES,
 });
 
-const CategoryRef = builder.objectRef<Category>("Category").implement({
+/** A category; `count` when it is counted within a subset (a session's picker), else the whole catalog. */
+export const CategoryRef = builder.objectRef<Category & { count?: number }>("Category").implement({
   fields: (t) => ({
     slug: t.exposeString("slug"),
     name: t.exposeString("name"),
     featured: t.exposeBoolean("featured"),
-    integrationCount: t.int({ resolve: (c, _, ctx) => ctx.services.catalog.integrationCount(c.slug) }),
+    integrationCount: t.int({ resolve: (c, _, ctx) => c.count ?? ctx.services.catalog.integrationCount(c.slug) }),
   }),
 });
 
@@ -54,18 +55,23 @@ export const IntegrationRef = builder.objectRef<IntegrationEntry>("Integration")
       description: "Whether every fact of this entry (URLs, scopes, key pattern) was checked against the provider's documentation.",
       resolve: (i) => i.unverified.length === 0,
     }),
+    connectsAtProvider: t.boolean({
+      description: "Whether connecting sends the end user to the provider's site to approve access (OAuth2 authorization code). Otherwise the popup connects with its fields alone (API keys, or an OAuth2 client credentials grant).",
+      resolve: (i) => signsInAtProvider(i),
+    }),
     credentialFields: t.field({
       type: [CredentialFieldRef],
-      description: "What the popup asks for: API key and basic entries list their fields; OAuth2 entries list values needed before authorizing.",
+      description:
+        "What the popup asks for: API key and basic entries list their fields; OAuth2 entries list values needed before authorizing, or the end user's own client id and secret for a client credentials grant that takes them.",
       resolve: (i) =>
-        i.authType === "OAUTH2"
+        i.authType === "OAUTH2" && !endUserClient(i)
           ? (i.oauth2?.userInputs ?? []).map((u) => ({ ...u, secret: false, optional: false }))
           : i.credentialFields,
     }),
   }),
 });
 
-const IntegrationPageRef = pageType("IntegrationPage", IntegrationRef);
+export const IntegrationPageRef = pageType("IntegrationPage", IntegrationRef);
 
 builder.queryFields((t) => ({
   categories: t.field({

@@ -57,7 +57,7 @@ const ConnectionRef = builder.prismaObject("Connection", {
     updatedAt: t.expose("updatedAt", { type: "DateTime" }),
     credentials: t.field({
       type: CredentialsRef,
-      resolve: (c, _, ctx) => readConnectionCredentials(ctx.services, requireOrganization(ctx).organizationId, c.id),
+      resolve: (c, _, ctx) => readConnectionCredentials(ctx.services, requireOrganization(ctx).organizationId, c),
     }),
   }),
 });

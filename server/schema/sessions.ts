@@ -5,11 +5,12 @@ import { ServiceError } from "../errors.js";
 import type { HostedConnectionSession } from "../generated/prisma/client.js";
 import { SessionStatus } from "../generated/prisma/enums.js";
 import { cancelHostedConnectionSession, completeHostedConnectionSession, sessionReadByPopup } from "../sessions/complete.js";
-import { createHostedConnectionSession } from "../sessions/create.js";
+import { createHostedConnectionSession, MAX_ALLOWED_INTEGRATIONS } from "../sessions/create.js";
+import { canChooseIntegration, chooseIntegration, offeredBy } from "../sessions/picker.js";
 import { sessionForToken } from "../sessions/lifecycle.js";
 import { watchSession } from "../sessions/watch.js";
 import { builder } from "./builder.js";
-import { IntegrationRef } from "./catalog.js";
+import { CategoryRef, IntegrationPageRef, IntegrationRef } from "./catalog.js";
 import { requireOrganization, requireSession, type Context } from "./context.js";
 
 export const SessionStatusEnum = builder.enumType(SessionStatus, { name: "HostedConnectionSessionStatus" });
@@ -35,7 +36,37 @@ export const HostedConnectionSessionRef = builder.prismaObject("HostedConnection
     completedAt: t.expose("completedAt", { type: "DateTime", nullable: true }),
     integration: t.field({
       type: IntegrationRef,
-      resolve: (s, _, ctx) => ctx.services.catalog.require(s.integrationSlug),
+      nullable: true,
+      description: "The integration being connected; null until the end user picks one in a picker session.",
+      resolve: (s, _, ctx) => (s.integrationSlug ? ctx.services.catalog.require(s.integrationSlug) : null),
+    }),
+    integrationSlug: t.exposeString("integrationSlug", { nullable: true, description: "The chosen integration's slug (null until chosen)." }),
+    allowedIntegrationSlugs: t.exposeStringList("allowedIntegrationSlugs", {
+      description: "The integrations the session was created for: one, several (a picker), or none listed (a picker over the whole catalog).",
+    }),
+    canChooseIntegration: t.boolean({
+      description: "Whether the end user may pick (or pick again) the integration: a picker session whose flow has not started.",
+      resolve: (s) => canChooseIntegration(s),
+    }),
+    availableCategories: t.field({
+      type: [CategoryRef],
+      description: "The picker's categories: those holding an integration this session offers, with `integrationCount` counting only those.",
+      resolve: async (s, _, ctx) => {
+        const offered = await offeredBy(ctx.services, s);
+        return ctx.services.catalog.categoriesWithin(offered).map(({ category, count }) => ({ ...category, count }));
+      },
+    }),
+    availableIntegrations: t.field({
+      type: IntegrationPageRef,
+      description:
+        "The integrations this session offers (its allowed list, or the catalog, narrowed to what the organization can connect), with the same ranked, typo-tolerant `search` as `integrations`.",
+      args: {
+        category: t.arg.string({ required: false }),
+        search: t.arg.string({ required: false }),
+        first: t.arg.int({ required: false }),
+        after: t.arg.string({ required: false }),
+      },
+      resolve: async (s, args, ctx) => ctx.services.catalog.page({ ...args, only: await offeredBy(ctx.services, s) }),
     }),
     endUser: t.field({ type: EndUserRef, resolve: (s) => ({ id: s.endUserId, name: s.endUserName, email: s.endUserEmail }) }),
     suggestedConnectionName: t.exposeString("suggestedConnectionName", { nullable: true }),
@@ -64,7 +95,10 @@ const CreatePayloadRef = builder
 
 const CreateInput = builder.inputType("CreateHostedConnectionSessionInput", {
   fields: (t) => ({
-    integrationSlug: t.string({ required: true }),
+    integrationSlug: t.string({ description: "The integration to connect. Leave it out to let the end user pick (see allowedIntegrations)." }),
+    allowedIntegrations: t.stringList({
+      description: `Instead of integrationSlug: the slugs the end user may pick from in the popup (1 to ${MAX_ALLOWED_INTEGRATIONS}; one means no picker). Neither: the whole catalog. OAuth2 integrations need your OAuth app configured.`,
+    }),
     endUserId: t.string({ required: true, description: "Your identifier for the end user." }),
     endUserName: t.string(),
     endUserEmail: t.string(),
@@ -83,6 +117,10 @@ const CompleteInput = builder.inputType("CompleteHostedConnectionSessionInput", 
     connectionName: t.string(),
     credentials: t.field({ type: [CredentialValueInput], description: "The integration's credential fields; empty for no-credential integrations." }),
   }),
+});
+
+const ChooseInput = builder.inputType("ChooseHostedConnectionIntegrationInput", {
+  fields: (t) => ({ integrationSlug: t.string({ required: true }) }),
 });
 
 builder.queryFields((t) => ({
@@ -104,6 +142,13 @@ builder.mutationFields((t) => ({
     description: "Popup (session token): finish an API key, basic or no-credential flow. Field problems come back as BAD_USER_INPUT with `fieldErrors`.",
     args: { input: t.arg({ type: CompleteInput, required: true }) },
     resolve: (_, { input }, ctx) => completeHostedConnectionSession(ctx.services, requireSession(ctx), input),
+  }),
+  chooseHostedConnectionIntegration: t.field({
+    type: HostedConnectionSessionRef,
+    description:
+      "Popup (session token): the end user picks the integration to connect in a picker session. INTEGRATION_NOT_ALLOWED for one the session does not offer; CONFLICT once the flow has started.",
+    args: { input: t.arg({ type: ChooseInput, required: true }) },
+    resolve: (_, { input }, ctx) => chooseIntegration(ctx.services, requireSession(ctx), input.integrationSlug),
   }),
   cancelHostedConnectionSession: t.field({
     type: HostedConnectionSessionRef,

@@ -1,24 +1,27 @@
 // What the hosted popup may do with its session (resolved once from its token by the caller):
 // finish it with the end user's credentials (or none), cancel it, or report its window closed.
+import { signsInAtProvider } from "../catalog/entry-schema.js";
 import { badInput } from "../errors.js";
 import { validateCredentialValues } from "../connections/credentials.js";
+import { connectWithClientCredentials } from "../oauth/client-credentials.js";
 import type { HostedConnectionSession } from "../generated/prisma/client.js";
 import type { Services } from "../services.js";
 import { connectionNameSchema, parseInput } from "../validation.js";
 import { endSession, finishSessionWithConnection } from "./finish.js";
 import { assertOpen, isTerminal, OPEN_STATUSES } from "./lifecycle.js";
+import { chosenIntegration } from "./picker.js";
 
 const MAX_SUBMITTED_VALUES = 20;
 
-/** Finishes an API key, basic or no-credential flow; returns the session as it now is (CONNECTED). */
+/** Finishes an API key, basic, client credentials or no-credential flow; returns the session as it now is (CONNECTED). */
 export async function completeHostedConnectionSession(
   services: Services,
   session: HostedConnectionSession,
   input: { connectionName?: string | null | undefined; credentials?: { key: string; value: string }[] | null | undefined },
 ): Promise<HostedConnectionSession> {
   assertOpen(session);
-  const integration = services.catalog.require(session.integrationSlug);
-  if (integration.authType === "OAUTH2") throw badInput(`${integration.name} connects through OAuth2: start the authorization instead`);
+  const integration = chosenIntegration(services, session);
+  if (signsInAtProvider(integration)) throw badInput(`${integration.name} connects through OAuth2: start the authorization instead`);
   const connectionName = parseInput(connectionNameSchema, input.connectionName, "Invalid connection name", "connectionName");
   const submitted = input.credentials ?? [];
   if (submitted.length > MAX_SUBMITTED_VALUES) throw badInput("Too many credential values");
@@ -29,6 +32,11 @@ export async function completeHostedConnectionSession(
   }
   const { values, errors } = validateCredentialValues(integration, submitted);
   if (errors.length) throw badInput("Some values need fixing", errors);
+  if (integration.authType === "OAUTH2") {
+    const { stored, tokens } = await connectWithClientCredentials(services, session.organizationId, integration, values);
+    const tokenExpiresAt = tokens.expiresAt ? new Date(tokens.expiresAt) : null;
+    return finishSessionWithConnection(services, session, integration, stored, { connectionName, scopes: tokens.scopes, tokenExpiresAt });
+  }
   return finishSessionWithConnection(services, session, integration, { type: integration.authType, values }, { connectionName });
 }
 

@@ -134,6 +134,25 @@ describe("the example customer app", () => {
     await expect.poll(() => connect.isEnabled()).toBe(true);
     expect((await oneRuntime.connections({ endUserId: USER.id })).totalCount).toBe(0);
   });
+
+  it("\"Let me choose\" opens the popup's picker; the user picks there and the page names what was connected", async () => {
+    const page = await openApp();
+    const opened = page.waitForEvent("popup");
+    await page.getByRole("button", { name: "Let me choose in the window" }).click();
+    const popup = await opened;
+    await popup.getByRole("heading", { name: "Choose an app to connect" }).waitFor();
+    await popup.getByLabel("Search apps").fill("hacker news");
+    const pick = popup.locator('#picker-results button[data-slug="hacker-news"]');
+    await pick.click();
+    await popup.getByRole("heading", { name: "Connect Hacker News" }).waitFor();
+    const closed = popup.waitForEvent("close");
+    await popup.getByRole("button", { name: "Connect", exact: true }).click();
+    await closed;
+    await page.getByRole("status").getByText("Hacker News is connected.").waitFor();
+    const { nodes } = await oneRuntime.connections({ endUserId: USER.id });
+    expect(nodes.map((n) => n.integrationSlug)).toEqual(["hacker-news"]);
+    await oneRuntime.deleteConnection({ id: nodes[0]!.id });
+  });
 });
 
 describe("the example backend's endpoints", () => {
@@ -154,9 +173,18 @@ describe("the example backend's endpoints", () => {
     });
   });
 
+  it("with let_user_choose, creates a session whose popup lets the user pick from the catalog", async () => {
+    const res = await post({ let_user_choose: true, end_user_id: USER.id });
+    expect(res.status).toBe(201);
+    const { session_token } = (await res.json()) as { session_token: string };
+    const session = await server.gql(`{ hostedConnectionSession { integration { slug } canChooseIntegration allowedIntegrationSlugs } }`, {}, { token: session_token });
+    expect(session.data.hostedConnectionSession).toEqual({ integration: null, canChooseIntegration: true, allowedIntegrationSlugs: [] });
+  });
+
   it("refuses a session for anyone but the signed-in user, and passes One Runtime's errors on", async () => {
     expect((await post({ integration_slug: "openai", end_user_id: "someone-else" })).status).toBe(403);
     expect((await post({ end_user_id: USER.id })).status).toBe(400);
+    expect((await post({ integration_slug: "openai", let_user_choose: true, end_user_id: USER.id })).status).toBe(400);
     const unknown = await post({ integration_slug: "no-such-tool", end_user_id: USER.id });
     expect(unknown.status).toBe(404);
     expect(await unknown.json()).toMatchObject({ error: { code: "NOT_FOUND", request_id: expect.any(String) } });

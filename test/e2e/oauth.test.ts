@@ -81,7 +81,7 @@ describe("OAuth2 in the browser", () => {
     expect(status.data.connection).toEqual({ status: "NEEDS_REAUTH", statusReason: "invalid_grant" });
 
     const again = await connectThroughPopup(page, `slug=mock-provider&connection=${id}`);
-    expect(again).toEqual({ status: "connected", connectionId: id });
+    expect(again).toEqual({ status: "connected", connectionId: id, integrationSlug: "mock-provider" });
     const restored = await server.gql(CREDS, { id }, { token: org.apiKey });
     expect(restored.errors).toBeUndefined();
     expect(restored.data.connection.status).toBe("ACTIVE");

@@ -113,7 +113,7 @@ describe("connecting through the popup", () => {
     const closed = popup.waitForEvent("close");
     await popup.getByRole("button", { name: "Connect", exact: true }).click();
     const result = await resultOf(page);
-    expect(result).toEqual({ status: "connected", connectionId: expect.stringMatching(/^[0-9a-f-]{36}$/) });
+    expect(result).toEqual({ status: "connected", connectionId: expect.stringMatching(/^[0-9a-f-]{36}$/), integrationSlug: "openai" });
     await closed;
 
     const res = await fetch(`${app.url}/api/one-runtime/connections/${result.connectionId}`);

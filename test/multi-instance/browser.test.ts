@@ -81,7 +81,7 @@ describe.skipIf(testStore !== "postgres")("the SDK across instances", () => {
       await popup.getByRole("button", { name: "Connect", exact: true }).click();
       const result = await resultOf(page);
       console.log(`${signal} on the subscription's instance: open() resolved ${result.status} ${Date.now() - started} ms after the submission to B`);
-      expect(result).toEqual({ status: "connected", connectionId: expect.stringMatching(/^[0-9a-f-]{36}$/) });
+      expect(result).toEqual({ status: "connected", connectionId: expect.stringMatching(/^[0-9a-f-]{36}$/), integrationSlug: "openai" });
       // The submission went through B (A was gone), and the SDK reconnected there.
       expect(balancer.accepted.get(survivor.port)).toBeGreaterThanOrEqual(2);
       const connection = await app.readConnection(result.connectionId);

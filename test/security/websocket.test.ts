@@ -5,7 +5,6 @@
 // the server still serves. Behaviour of the endpoint: test/subscriptions.test.ts.
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import WebSocket from "ws";
-import { runAdminCommand } from "../../server/admin/commands.js";
 import { MAX_WATCHERS_PER_SESSION } from "../../server/sessions/watch.js";
 import { WS_LIMITS } from "../../server/ws.js";
 import { startTestServer, type TestServer } from "../support/server.js";
@@ -117,8 +116,8 @@ describe("a bad credential in connection_init", () => {
   });
 
   it("a revoked API key: UNAUTHENTICATED for the operation, nothing changed", async () => {
-    const extra = (await runAdminCommand(server.services.prisma, { command: "create-api-key", organizationId: a.organizationId, name: "to revoke" })) as { apiKey: { id: string; key: string } };
-    await runAdminCommand(server.services.prisma, { command: "revoke-api-key", id: extra.apiKey.id });
+    const extra = (await server.admin({ command: "create-api-key", organizationId: a.organizationId, name: "to revoke" })) as { apiKey: { id: string; key: string } };
+    await server.admin({ command: "revoke-api-key", id: extra.apiKey.id });
     const s = await socket();
     await s.init({ authorization: `Bearer ${extra.apiKey.key}` });
     const m = await unchangedBy(server, async () => {

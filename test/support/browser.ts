@@ -6,10 +6,12 @@ import { chromium, type BrowserContext } from "playwright-core";
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 
-export async function launchBrowser(): Promise<BrowserContext & { dispose(): Promise<void> }> {
+/** `bypassCSP` lets a test inject a script into our strict-CSP pages (the accessibility audit). */
+export async function launchBrowser(opts: { bypassCSP?: boolean } = {}): Promise<BrowserContext & { dispose(): Promise<void> }> {
   const profile = await mkdtemp(join(tmpdir(), "one-runtime-chromium-"));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
+    ...(opts.bypassCSP ? { bypassCSP: true } : {}),
     args: [
       "--headless",
       "--no-sandbox",

@@ -120,7 +120,7 @@ export async function createOrganizationIn(databaseUrl: string, name = "Multi-in
   const store: Store = await openStore({ databaseUrl, dataDir: "unused", poolSize: 1 });
   try {
     await applyMigrations(store);
-    const r = (await runAdminCommand(store.prisma, { command: "create-org", name })) as { organization: { id: string }; apiKey: { key: string } };
+    const r = (await runAdminCommand(store.prisma, { command: "create-org", name }, { onApiKeyRevoked: () => {} /* creates only */ })) as { organization: { id: string }; apiKey: { key: string } };
     return { organizationId: r.organization.id, apiKey: r.apiKey.key };
   } finally {
     await store.close();

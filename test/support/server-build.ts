@@ -18,7 +18,12 @@ export const BUILT = {
 } as const;
 
 /** How `npm run start:prod` runs a built entry point. */
-export const nodeArgs = (entry: string) => ["--enable-source-maps", entry];
+/** With CPU_PROFILE_DIR set (`npm run bench -- --cpu-prof`), each spawned server writes a V8 CPU profile there when it exits. */
+export const nodeArgs = (entry: string) => [
+  "--enable-source-maps",
+  ...(process.env.CPU_PROFILE_DIR ? ["--cpu-prof", `--cpu-prof-dir=${process.env.CPU_PROFILE_DIR}`] : []),
+  entry,
+];
 
 // What scripts/build.ts reads: the server (with its generated Prisma client), what it copies into
 // dist/, the compiler settings, and the lockfile (the compiler's version). Generous on purpose: a

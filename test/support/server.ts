@@ -6,7 +6,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Writable } from "node:stream";
-import { runAdminCommand } from "../../server/admin/commands.js";
+import { runAdminCommand, type AdminCommand } from "../../server/admin/commands.js";
 import { startServer, type RunningServer } from "../../server/app.js";
 import { loadConfig } from "../../server/config.js";
 import { createLogger } from "../../server/logger.js";
@@ -22,6 +22,7 @@ export type TestServer = RunningServer & {
   /** Every log line the server wrote, as text. */
   logs: string[];
   gql<T = any>(query: string, variables?: Record<string, unknown>, opts?: { token?: string; headers?: Record<string, string> }): Promise<GraphQLResponse<T>>;
+  admin(command: AdminCommand): Promise<unknown>;
   createOrganization(name?: string): Promise<{ organizationId: string; apiKey: string; apiKeyId: string }>;
   createSession(apiKey: string, input: Record<string, unknown>): Promise<{ sessionToken: string; sessionId: string }>;
   stop(): Promise<void>;
@@ -70,8 +71,12 @@ export async function startTestServer(
     databaseUrl,
     logs,
     gql,
+    /** An operator's command, run as this server's admin channel runs it (revocations announced). */
+    admin(command: AdminCommand) {
+      return runAdminCommand(running.services.prisma, command, { vault: running.services.vault, onApiKeyRevoked: running.services.apiKeys.revoked });
+    },
     async createOrganization(name = "Test org") {
-      const r = (await runAdminCommand(running.services.prisma, { command: "create-org", name })) as {
+      const r = (await runAdminCommand(running.services.prisma, { command: "create-org", name }, { onApiKeyRevoked: running.services.apiKeys.revoked })) as {
         organization: { id: string };
         apiKey: { id: string; key: string };
       };

@@ -129,6 +129,9 @@ export async function startPage(oneRuntime) {
   }
 
   let debounce;
+  // No integration named: the hosted window shows the catalog and the user picks there.
+  $("choose-in-popup").addEventListener("click", (event) => connect(undefined, event.currentTarget));
+
   $("search").addEventListener("input", (event) => {
     state.search = event.target.value.trim();
     renderCategories();
@@ -159,33 +162,46 @@ export async function startPage(oneRuntime) {
     });
   }
 
+  /**
+   * Connects one integration, or (integration undefined) lets the user choose in the popup: the
+   * session then offers the whole catalog, and the result names what was picked.
+   */
   async function connect(integration, button) {
+    const idleLabel = button.textContent;
     button.disabled = true;
     button.textContent = "Connecting…";
     try {
       // 1. Our backend creates a hosted connection session for the signed-in user.
-      const { session_token: sessionToken } = await api("POST", "/api/one-runtime/hosted-connection-sessions", {
-        integration_slug: integration.slug,
-        end_user_id: state.user.id,
-        end_user_name: state.user.name,
-        end_user_email: state.user.email,
-        suggested_connection_name: `${state.user.name.split(" ")[0]}'s ${integration.name}`,
-      });
+      const { session_token: sessionToken } = await api(
+        "POST",
+        "/api/one-runtime/hosted-connection-sessions",
+        integration
+          ? {
+              integration_slug: integration.slug,
+              end_user_id: state.user.id,
+              end_user_name: state.user.name,
+              end_user_email: state.user.email,
+              suggested_connection_name: `${state.user.name.split(" ")[0]}'s ${integration.name}`,
+            }
+          : { let_user_choose: true, end_user_id: state.user.id, end_user_name: state.user.name, end_user_email: state.user.email },
+      );
       // 2. The SDK opens the popup and settles with how the flow ended.
       let result = await oneRuntime.connections.open({ sessionToken });
-      if (result.status === "failed" && result.error?.code === "popup_blocked") result = await askForAnotherClick(integration, sessionToken);
+      if (result.status === "failed" && result.error?.code === "popup_blocked") result = await askForAnotherClick(integration ?? { name: "connection" }, sessionToken);
 
       // 3. Whatever happened, show the connections as the backend now sees them.
       await loadConnections().catch(() => {});
-      if (result.status === "connected") say(`${integration.name} is connected.`, "success");
-      else if (result.status === "cancelled") say(`Nothing was connected to ${integration.name}.`);
+      // The result names the integration connected: the one asked for, or the one the user picked.
+      const name = integration?.name ?? state.connections.find((c) => c.id === result.connectionId)?.integration?.name ?? result.integrationSlug ?? "the tool";
+      if (result.status === "connected") say(`${name} is connected.`, "success");
+      else if (result.status === "cancelled") say(`Nothing was connected${integration ? ` to ${name}` : ""}.`);
       else if (result.status === "expired") say("The connection window expired. Please try again.", "warning");
-      else say(`Could not connect ${integration.name}: ${result.error?.message ?? "unknown error"}`, "error");
+      else say(`Could not connect ${name}: ${result.error?.message ?? "unknown error"}`, "error");
     } catch (error) {
-      say(`Could not start connecting ${integration.name}: ${error.message}`, "error");
+      say(`Could not start connecting${integration ? ` ${integration.name}` : ""}: ${error.message}`, "error");
     } finally {
       button.disabled = false;
-      button.textContent = "Connect";
+      button.textContent = idleLabel;
     }
   }
 
