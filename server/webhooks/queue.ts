@@ -25,14 +25,17 @@ FROM (
   FOR UPDATE SKIP LOCKED
 ) due
 WHERE d.id = due.id
-RETURNING d.id, d."attemptCount"`;
+RETURNING d.id, d."attemptCount", d."replayCount"`;
 
 /** How long a claim holds a row: both of an attempt's deadlines, and room to record it. */
 export const leaseMs = (settings: WebhookSettings) => 2 * settings.timeoutMs + 30_000;
 
-/** Claims up to `limit` due deliveries for this instance; each comes with the attempt number it is. */
-export async function claimDueDeliveries(services: Services, limit: number): Promise<{ id: string; attemptCount: number }[]> {
-  return services.prisma.$queryRawUnsafe<{ id: string; attemptCount: number }[]>(CLAIM, limit, leaseMs(services.config.webhooks) / 1000);
+/** What a claim holds: the row, the attempt number it is, and the replays the row had when claimed. */
+export type Claim = { id: string; attemptCount: number; replayCount: number };
+
+/** Claims up to `limit` due deliveries for this instance. */
+export async function claimDueDeliveries(services: Services, limit: number): Promise<Claim[]> {
+  return services.prisma.$queryRawUnsafe<Claim[]>(CLAIM, limit, leaseMs(services.config.webhooks) / 1000);
 }
 
 /** Exponential backoff with jitter: the n-th retry waits between half and all of base·2^(n-1), capped. */
@@ -45,15 +48,17 @@ export function backoffMs(attempt: number, settings: Pick<WebhookSettings, "back
  * Records one attempt and moves the delivery on: SUCCEEDED, PENDING again at its next time (the
  * receiver's Retry-After when it gave one), or FAILED once that is past the retry window. A
  * failure counts against the endpoint, which is disabled (with an event saying so) at the bound.
- * Only the claim that made the attempt (same attempt number) may record it.
+ * Only the claim that made the attempt (same attempt number) may move the row; a replay that came
+ * while the attempt was in flight keeps it due (the lease is released, the status left PENDING).
  */
 export async function recordAttempt(
   services: Services,
   delivery: Pick<WebhookDelivery, "id" | "organizationId" | "endpointId" | "createdAt" | "retryUntil">,
-  attemptCount: number,
+  claim: Pick<Claim, "attemptCount" | "replayCount">,
   startedAt: Date,
   outcome: AttemptOutcome,
 ): Promise<WebhookDeliveryStatus> {
+  const { attemptCount } = claim;
   const settings = services.config.webhooks;
   const succeeded = outcome.error === null;
   const now = Date.now();
@@ -71,17 +76,12 @@ export async function recordAttempt(
         responseExcerpt: outcome.responseExcerpt,
       },
     });
-    await tx.webhookDelivery.updateMany({
-      where: { id: delivery.id, attemptCount },
-      data: {
-        status,
-        lockedUntil: null,
-        lastAttemptAt: startedAt,
-        lastStatusCode: outcome.statusCode,
-        lastError: outcome.error,
-        ...(status === "PENDING" ? { nextAttemptAt: nextAt } : {}),
-      },
+    const last = { lockedUntil: null, lastAttemptAt: startedAt, lastStatusCode: outcome.statusCode, lastError: outcome.error };
+    const { count } = await tx.webhookDelivery.updateMany({
+      where: { id: delivery.id, attemptCount, replayCount: claim.replayCount },
+      data: { ...last, status, ...(status === "PENDING" ? { nextAttemptAt: nextAt } : {}) },
     });
+    if (count === 0) await tx.webhookDelivery.updateMany({ where: { id: delivery.id, attemptCount }, data: last });
     if (succeeded) {
       await tx.webhookEndpoint.updateMany({ where: { id: delivery.endpointId, consecutiveFailures: { gt: 0 } }, data: { consecutiveFailures: 0 } });
       return;
@@ -108,7 +108,8 @@ WHERE e."organizationId" = $1::uuid
   AND ($3::timestamp IS NULL OR e."createdAt" >= $3::timestamp) AND ($4::timestamp IS NULL OR e."createdAt" < $4::timestamp)
   AND ($6::uuid IS NULL OR w.id = $6::uuid)
 ON CONFLICT ("eventId", "endpointId") DO UPDATE
-SET status = 'PENDING', "nextAttemptAt" = EXCLUDED."nextAttemptAt", "retryUntil" = EXCLUDED."retryUntil", "updatedAt" = EXCLUDED."updatedAt"`;
+SET status = 'PENDING', "nextAttemptAt" = EXCLUDED."nextAttemptAt", "retryUntil" = EXCLUDED."retryUntil", "updatedAt" = EXCLUDED."updatedAt",
+    "replayCount" = "WebhookDelivery"."replayCount" + 1`;
 
 /** At most this many events in one replay of a time range. */
 export const MAX_REPLAY_EVENTS = 10_000;

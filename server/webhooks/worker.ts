@@ -5,7 +5,7 @@ import { createDoorbell } from "../events/doorbell.js";
 import type { Services } from "../services.js";
 import { signingSecrets } from "./endpoints.js";
 import { webhookPayload } from "./payload.js";
-import { claimDueDeliveries, recordAttempt } from "./queue.js";
+import { claimDueDeliveries, recordAttempt, type Claim } from "./queue.js";
 import { postWebhook, type AttemptOutcome } from "./send.js";
 import { webhookHeaders } from "./signing.js";
 
@@ -32,7 +32,7 @@ export function startDeliveryWorker(services: Services): DeliveryWorker {
       try {
         const claimed = await claimDueDeliveries(services, free);
         for (const c of claimed) {
-          const attempt = deliver(services, c.id, c.attemptCount)
+          const attempt = deliver(services, c)
             .catch((e: Error) => services.logger.warn({ deliveryId: c.id, err: { message: e.message } }, "webhook attempt not recorded"))
             .finally(() => {
               inFlight.delete(attempt);
@@ -60,7 +60,8 @@ export function startDeliveryWorker(services: Services): DeliveryWorker {
 }
 
 /** One attempt of one claimed delivery, recorded whatever happens. */
-async function deliver(services: Services, deliveryId: string, attemptCount: number): Promise<void> {
+async function deliver(services: Services, claim: Claim): Promise<void> {
+  const deliveryId = claim.id;
   const delivery = await services.prisma.webhookDelivery.findUnique({ where: { id: deliveryId }, include: { event: true, endpoint: true } });
   // Its endpoint was deleted, or disabled (which fails its deliveries), since the claim.
   if (!delivery || delivery.status !== "PENDING" || delivery.endpoint.disabledAt) return;
@@ -77,6 +78,6 @@ async function deliver(services: Services, deliveryId: string, attemptCount: num
     // The secret did not open (reported by the vault): nothing was sent.
     outcome = { statusCode: null, durationMs: 0, error: `not sent: ${(e as Error).message}`.slice(0, 300), responseExcerpt: null, retryAfterMs: null };
   }
-  const status = await recordAttempt(services, delivery, attemptCount, startedAt, outcome);
-  services.logger.debug({ deliveryId, eventId: delivery.eventId, attempt: attemptCount, statusCode: outcome.statusCode, status }, "webhook attempt");
+  const status = await recordAttempt(services, delivery, claim, startedAt, outcome);
+  services.logger.debug({ deliveryId, eventId: delivery.eventId, attempt: claim.attemptCount, statusCode: outcome.statusCode, status }, "webhook attempt");
 }
