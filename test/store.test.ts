@@ -3,6 +3,7 @@
 // otherwise (no cost on the normal path).
 import { afterAll, expect, it } from "vitest";
 import { openStore, type Store } from "../server/db/store.js";
+import { testStore } from "./support/server.js";
 import { createStoreLocation, type StoreLocation } from "./support/store.js";
 
 const cleanups: (() => Promise<unknown>)[] = [];
@@ -27,7 +28,8 @@ it("a store opened with onQuery reports each statement Prisma sends, with its du
   for (const e of seen) expect(e.durationMs).toBeGreaterThanOrEqual(0);
 });
 
-it("a store opened without onQuery keeps Prisma's query log off", async () => {
+// The embedded store's client is an extended one (its read cache), which offers no $on at all.
+it.skipIf(testStore === "pglite")("a store opened without onQuery keeps Prisma's query log off", async () => {
   const store = await open();
   let events = 0;
   store.prisma.$on("query" as never, () => events++);

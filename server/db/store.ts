@@ -9,6 +9,7 @@ import pg from "pg";
 import { PrismaPGlite } from "pglite-prisma-adapter";
 import { PrismaClient } from "../generated/prisma/client.js";
 import { tightenTree } from "./data-dir-permissions.js";
+import { withEmbeddedReadCache } from "./embedded-read-cache.js";
 import { wholeScriptAdapterFactory } from "./migration-adapter.js";
 import { listenOnPostgres } from "./pg-listen.js";
 
@@ -184,7 +185,7 @@ async function openPglite(folder: string, onQuery: QueryObserver | undefined): P
   await db.waitReady;
   // PGlite chmods some files itself while opening (0666, 0644); from here on it creates 0600.
   await tightenTree(folder);
-  const prisma = newPrismaClient(new PrismaPGlite(db), onQuery);
+  const prisma = withEmbeddedReadCache(newPrismaClient(new PrismaPGlite(db), onQuery));
   return {
     kind: "pglite",
     prisma,
