@@ -11,7 +11,8 @@ export type Ceiling = { kind: "node-http" | "yoga"; url: string; stop(): Promise
 
 const START_LIMIT_MS = 60_000;
 
-function spawnCeiling(kind: Ceiling["kind"], answersFile: string): Promise<Ceiling> {
+/** One ceiling on an answers file; the node:http one also stands in for a provider API (proxy-overhead.ts). */
+export function spawnCeiling(kind: Ceiling["kind"], answersFile: string): Promise<Ceiling> {
   const proc: ChildProcess = spawn(process.execPath, ["--import", "tsx", join(repoRoot, "bench/ceiling-server.ts"), kind, answersFile], {
     cwd: repoRoot,
     stdio: ["ignore", "pipe", "pipe"],

@@ -174,7 +174,8 @@ export async function measureHotPaths(pglite: Target, postgres: Target, t: HotPa
   return rows;
 }
 
-const flat = (r: LoadResult): Record<string, number> => ({
+/** A load's figures for the JSON report. */
+export const flat = (r: LoadResult): Record<string, number> => ({
   requestsPerSecond: r.requestsPerSecond,
   p50Ms: r.p50Ms,
   p99Ms: r.p99Ms,

@@ -5,8 +5,8 @@
 //   npm run bench              the full run (about three minutes on two idle cores)
 //   npm run bench -- --quick   seconds per scenario, for CI: exits non-zero on any error or failed
 //                              request, never on speed
-//   npm run bench -- --only=hot,flows   only the scenarios whose key is listed (hot, growth,
-//                              flows, redis, idle, webhooks, round-trips, catalog-growth, sdk), for a quick
+//   npm run bench -- --only=hot,flows   only the scenarios whose key is listed (hot, proxy,
+//                              growth, flows, redis, idle, webhooks, round-trips, catalog-growth, sdk), for a quick
 //                              before/after while working on one path
 // Needs PostgreSQL and Redis as the tests do (ONE_RUNTIME_TEST_PG_URL, ONE_RUNTIME_TEST_REDIS_URL).
 import { mkdtemp, rm } from "node:fs/promises";
@@ -19,6 +19,7 @@ import { measureCredentialsGrowth } from "./credentials-growth.js";
 import { apiKeyConnection, CATALOG_SEARCH, CREDENTIALS, measureHotPaths, type HotPathTimes } from "./hot-paths.js";
 import { graphqlRequest, sendOnce, type LoadLength } from "./http-load.js";
 import { measureIdleSubscriptions, type IdlePlan } from "./idle-subscriptions.js";
+import { measureProxyOverhead } from "./proxy-overhead.js";
 import { describeMachine, renderReport, wasShared, writeReport, type Report, type Row } from "./report.js";
 import { measureRoundTrips } from "./round-trips.js";
 import { measureSdkSize } from "./sdk-size.js";
@@ -72,6 +73,7 @@ const ROW_ORDER = [
   "credentials-postgres",
   "credentials-p99-",
   "healthz",
+  "proxy-",
   "delivery-sequential-",
   "delivery-concurrent-",
   "delivery-redis-",
@@ -161,6 +163,7 @@ async function main(): Promise<number> {
       postgresConnection = await apiKeyConnection(need("the PostgreSQL server", pg));
       return measureHotPaths({ server: pglite!, connectionId: pgliteConnection }, { server: pg!, connectionId: postgresConnection }, plan.hot, tmp);
     });
+    await scenario("proxy", "proxy overhead against the stand-in API called directly", () => measureProxyOverhead(plan.hot, tmp));
     await scenario("growth", "credentials reads as connections grow", async () => {
       const server = need("the PostgreSQL server", pg);
       const request = graphqlRequest(CREDENTIALS, server.apiKey, { id: need("the PostgreSQL connection", postgresConnection) });

@@ -35,10 +35,11 @@ export type ServerUnderTest = {
   stop(): Promise<void>;
 };
 
-export async function startPgliteServer(name = "pglite"): Promise<ServerUnderTest> {
+/** `env` adds to the bench's (the proxy benchmark's catalog folder, ...). */
+export async function startPgliteServer(name = "pglite", env: Record<string, string> = {}): Promise<ServerUnderTest> {
   const dataDir = await mkdtemp(join(tmpdir(), "one-runtime-bench-"));
   try {
-    const instance = await spawnInstance(name, { ...BENCH_ENV, ONE_RUNTIME_DATA_DIR: dataDir, ONE_RUNTIME_DEV_ORG: "true" });
+    const instance = await spawnInstance(name, { ...BENCH_ENV, ONE_RUNTIME_DATA_DIR: dataDir, ONE_RUNTIME_DEV_ORG: "true", ...env });
     const apiKey = instance.lines.map((l) => /API key:\s+(ort_\S+)/.exec(l)?.[1]).find(Boolean);
     if (!apiKey) {
       await instance.stop("SIGKILL");

@@ -1,14 +1,17 @@
 // The typed Node client for One Runtime's backend API (authenticated with an API key). One method
 // per document in client/operations/, named after the operation, resolving to its result (the
-// operation's single root field); failures reject with OneRuntimeError; reads are retried.
+// operation's single root field); failures reject with OneRuntimeError; reads are retried. And
+// `proxy()`, which calls a provider's API as one of your connections (client/proxy.ts).
 import { GraphQLClient } from "graphql-request";
 import { toOneRuntimeError } from "./errors.js";
 import { getSdk, type Sdk, type SdkFunctionWrapper } from "./generated/sdk.js";
+import { createProxy, type ProxyRequest, type ProxyResponse } from "./proxy.js";
 import { backoffMs, DEFAULT_RETRY_POLICY, isTransient, sleep, type RetryPolicy } from "./retries.js";
 
 export { OneRuntimeError } from "./errors.js";
 export type { FieldError, GraphQLErrorBody, OneRuntimeErrorCode, ServerErrorCode, TransportErrorCode } from "./errors.js";
 export type { RetryPolicy } from "./retries.js";
+export type { ProxyQuery, ProxyRequest, ProxyResponse } from "./proxy.js";
 export { verifyWebhook, WebhookVerificationError } from "./webhooks.js";
 export type { VerifyWebhookInput, WebhookEvent, WebhookEventType } from "./webhooks.js";
 // Every operation's result and variables type, and the enums and inputs they use
@@ -48,7 +51,10 @@ type Method<K extends OperationName> =
     ? (variables?: OperationVariables<K>, options?: CallOptions) => Promise<OperationResult<K>>
     : (variables: OperationVariables<K>, options?: CallOptions) => Promise<OperationResult<K>>;
 
-export type OneRuntimeClient = { readonly [K in OperationName]: Method<K> };
+export type OneRuntimeClient = { readonly [K in OperationName]: Method<K> } & {
+  /** Calls the connection's provider API with the credential added by One Runtime (see client/README.md). */
+  readonly proxy: (request: ProxyRequest) => Promise<ProxyResponse>;
+};
 
 const DEFAULT_TIMEOUT_MS = 30_000;
 
@@ -114,5 +120,6 @@ export function createOneRuntimeClient(options: OneRuntimeClientOptions): OneRun
       return Object.values(data)[0];
     };
   }
-  return client as unknown as OneRuntimeClient;
+  const proxyBase = endpoint.replace(/\/graphql$/, "/proxy/");
+  return Object.assign(client, { proxy: createProxy(proxyBase, apiKey, options.fetch ?? globalThis.fetch) }) as unknown as OneRuntimeClient;
 }

@@ -2,7 +2,7 @@
 // lock (embedded) → vault → store, migrations and the keys checked against the data → events →
 // HTTP + WebSocket → background jobs. Tests start it on port 0.
 import { createServer, type Server } from "node:http";
-import { createServer as createTcpServer, type AddressInfo } from "node:net";
+import { createServer as createTcpServer, type AddressInfo, type LookupFunction } from "node:net";
 import { verifyEncryptionKeys } from "./admin/key-rotation.js";
 import { Catalog, syncCatalogToDatabase } from "./catalog/catalog.js";
 import { loadCatalog } from "./catalog/load.js";
@@ -148,7 +148,7 @@ function startBackgroundJobs(services: Services, cleanups: Cleanups) {
 /** `onQuery`: every statement Prisma sends (benchmarks count round trips); off by default. */
 export async function startServer(
   config: Config,
-  opts: { logger?: Logger; webSocketPingIntervalMs?: number; onQuery?: QueryObserver } = {},
+  opts: { logger?: Logger; webSocketPingIntervalMs?: number; onQuery?: QueryObserver; egressLookup?: LookupFunction } = {},
 ): Promise<RunningServer> {
   const logger = opts.logger ?? createLogger(config.logLevel);
   const embedded = !config.databaseUrl;
@@ -192,9 +192,11 @@ export async function startServer(
     cleanups.push(() => rateLimits.close());
 
     let publicUrl = config.publicUrl ?? "";
+    // Tests resolve chosen names to chosen addresses; the guard judges what the lookup answers.
+    const egress = { ...config.egress, ...(opts.egressLookup ? { lookup: opts.egressLookup } : {}) };
     const apiKeys = createApiKeyVerifier(store.prisma, events, { ttlMs: config.apiKeyCacheMs });
     cleanups.push(async () => apiKeys.close());
-    const services: Services = { config, publicUrl: () => publicUrl, prisma: store.prisma, storeKind: store.kind, catalog, vault, events, eventNotices, apiKeys, watcherSlots, rateLimits, logger };
+    const services: Services = { config, publicUrl: () => publicUrl, prisma: store.prisma, storeKind: store.kind, catalog, vault, events, eventNotices, apiKeys, watcherSlots, rateLimits, logger, egress };
     const catalogCache = createCatalogCache();
     const yoga = createGraphQL(services, catalogCache);
     const adminToken = embedded ? newAdminToken() : undefined;

@@ -83,6 +83,7 @@ const envSchema = z.object({
   ONE_RUNTIME_GRAPHIQL: z.preprocess(emptyAsUndefined, z.enum(["true", "false"]).optional()),
   ONE_RUNTIME_API_KEY_CACHE_MS: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(0).max(300_000).default(10_000)),
   ONE_RUNTIME_EGRESS_ALLOW_LOOPBACK: z.preprocess(emptyAsUndefined, z.enum(["true", "false"]).optional()),
+  ONE_RUNTIME_PROXY_TIMEOUT_SECONDS: z.preprocess(emptyAsUndefined, z.coerce.number().min(1).max(600).default(60)),
   NODE_ENV: z.string().optional(),
   ONE_RUNTIME_EVENT_RETENTION_DAYS: z.preprocess(emptyAsUndefined, z.coerce.number().min(1).max(3650).default(30)),
   ONE_RUNTIME_WEBHOOK_POLL_MS: millis(5_000, 10, 300_000),
@@ -129,6 +130,8 @@ export type Config = {
    * store outside production, where the sandbox's API lives on this machine.
    */
   egress: { allowLoopback: boolean };
+  /** The proxy's wait for a provider's response headers, and for each stall while a body streams. */
+  proxy: { timeoutMs: number };
   /** How long events (with their webhook deliveries and attempts) are kept. */
   eventRetentionMs: number;
   /** How long a verified API key is trusted without asking the database again; 0 = never cached. */
@@ -185,6 +188,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     egress: {
       allowLoopback: e.ONE_RUNTIME_EGRESS_ALLOW_LOOPBACK ? e.ONE_RUNTIME_EGRESS_ALLOW_LOOPBACK === "true" : !e.DATABASE_URL && !production,
     },
+    proxy: { timeoutMs: e.ONE_RUNTIME_PROXY_TIMEOUT_SECONDS * 1000 },
     eventRetentionMs: e.ONE_RUNTIME_EVENT_RETENTION_DAYS * 24 * HOUR_MS,
     webhooks: {
       pollIntervalMs: e.ONE_RUNTIME_WEBHOOK_POLL_MS,

@@ -15,13 +15,19 @@ export type SessionEventTarget = {
 };
 
 export type SessionEvents = {
-  publish(sessionId: string): void;
+  /**
+   * `latest`: the row as the change left it (an UPDATE … RETURNING), handed to watchers in this
+   * process so they need not read it again; never sent over Redis (watchers there re-read).
+   */
+  publish(sessionId: string, latest?: object): void;
   /**
    * Listens from the moment of the call; yields whenever the session may have changed. Ends (and
    * stops listening) as soon as `signal` aborts, even while waiting: a caller's return() on an
    * async generator only runs once it reaches a `yield`, so the signal is what ends a wait.
+   * Yields the one published row when exactly one change came in since the last yield (the
+   * watcher may use it as is), otherwise undefined (read the row again).
    */
-  watch(sessionId: string, opts?: { signal?: AbortSignal }): AsyncGenerator<void, void, unknown>;
+  watch(sessionId: string, opts?: { signal?: AbortSignal }): AsyncGenerator<object | undefined, void, unknown>;
   /**
    * The transport lost (true) or regained (false) its link: every watcher looks once at once,
    * and polls while it is lost (events published meanwhile may never arrive).
@@ -57,25 +63,33 @@ export function createSessionEvents(
   let degraded = false;
   /** Every watcher's "look now". */
   const lookers = new Set<() => void>();
+  // Only in process: over Redis a row would travel as JSON (its dates as strings) for nothing.
+  const carryRows = !resync;
   return {
-    publish: (sessionId) => {
-      target.dispatchEvent(new CustomEvent(topic(sessionId), { detail: { sessionId } }));
+    publish: (sessionId, latest) => {
+      target.dispatchEvent(new CustomEvent(topic(sessionId), { detail: carryRows && latest ? { sessionId, latest } : { sessionId } }));
     },
     watch: (sessionId, { signal } = {}) => {
       let pending = false;
+      /** The row the only change since the last yield carried; undefined after none or several. */
+      let carried: object | undefined;
+      let changes = 0;
       let wake: (() => void) | undefined;
-      const onEvent = () => {
+      const onEvent = (event?: Event) => {
         pending = true;
+        changes++;
+        carried = changes === 1 ? ((event as CustomEvent | undefined)?.detail as { latest?: object } | undefined)?.latest : undefined;
         wake?.();
       };
       const onAbort = () => wake?.();
       target.addEventListener(topic(sessionId), onEvent);
       signal?.addEventListener("abort", onAbort);
-      lookers.add(onEvent);
+      const look = () => onEvent();
+      lookers.add(look);
       const stopListening = () => {
         target.removeEventListener(topic(sessionId), onEvent);
         signal?.removeEventListener("abort", onAbort);
-        lookers.delete(onEvent);
+        lookers.delete(look);
       };
       const startedAt = Date.now();
       let looked = false;
@@ -102,8 +116,11 @@ export function createSessionEvents(
               looked = true;
               if (signal?.aborted) return;
             }
+            const latest = carried;
             pending = false;
-            yield;
+            carried = undefined;
+            changes = 0;
+            yield latest;
           }
         } finally {
           stopListening();

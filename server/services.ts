@@ -2,6 +2,7 @@
 import type { Config } from "./config.js";
 import type { Catalog } from "./catalog/catalog.js";
 import type { PrismaClient } from "./generated/prisma/client.js";
+import type { EgressPolicy } from "./egress.js";
 import type { Logger } from "./logger.js";
 import type { EventNotices } from "./events/notices.js";
 import type { ApiKeyVerifier } from "./organizations/api-key-verifier.js";
@@ -29,4 +30,6 @@ export type Services = {
   /** Request budgets per API key, session token and anonymous address (server/yoga.ts spends them). */
   rateLimits: RateLimits;
   logger: Logger;
+  /** The outbound guard's policy for customer- and catalog-named destinations (the proxy). */
+  egress: EgressPolicy;
 };

@@ -46,7 +46,7 @@ async function failure(call: Promise<unknown>): Promise<OneRuntimeError> {
 }
 
 describe("createOneRuntimeClient", () => {
-  it("has one method per backend operation", () => {
+  it("has one method per backend operation, and proxy", () => {
     expect(Object.keys(or).sort()).toEqual([
       "categories",
       "configureIntegration",
@@ -59,6 +59,7 @@ describe("createOneRuntimeClient", () => {
       "integrationConfigs",
       "integrations",
       "oauthRedirectUri",
+      "proxy",
       "viewer",
     ]);
   });

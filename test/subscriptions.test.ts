@@ -3,7 +3,7 @@
 import { createClient, type Client } from "graphql-ws";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import WebSocket from "ws";
-import { createSessionEvents } from "../server/pubsub.js";
+import { createSessionEvents, REDIS_RESYNC } from "../server/pubsub.js";
 import { MAX_WATCHERS_PER_SESSION } from "../server/sessions/watch.js";
 import { WS_LIMITS } from "../server/ws.js";
 import { startTestServer, type TestServer } from "./support/server.js";
@@ -473,6 +473,32 @@ describe("closed subscriptions are torn down", () => {
 });
 
 describe("the session events' watch", () => {
+  it("hands a watcher the row a lone change carried, and nothing when changes piled up", async () => {
+    const events = createSessionEvents();
+    const controller = new AbortController();
+    const watch = events.watch("s-2", { signal: controller.signal });
+    const first = watch.next();
+    const row = { id: "s-2", updatedAt: new Date() };
+    events.publish("s-2", row);
+    expect((await first).value).toBe(row);
+    events.publish("s-2", { id: "s-2", updatedAt: new Date(1) });
+    events.publish("s-2", { id: "s-2", updatedAt: new Date(2) });
+    // Two changes since the last look: which row is newest is the database's to say.
+    expect((await watch.next()).value).toBeUndefined();
+    controller.abort();
+    expect((await watch.next()).done).toBe(true);
+  });
+
+  it("carries no row over a transport that can lose events (Redis): watchers read again", async () => {
+    const events = createSessionEvents(new EventTarget(), async () => {}, REDIS_RESYNC);
+    const controller = new AbortController();
+    const watch = events.watch("s-3", { signal: controller.signal });
+    const first = watch.next();
+    events.publish("s-3", { id: "s-3", updatedAt: new Date() });
+    expect(await first).toEqual({ done: false, value: undefined });
+    controller.abort();
+  });
+
   it("ends while waiting as soon as its signal aborts, and stops listening", async () => {
     const target = new EventTarget();
     let listeners = 0;

@@ -23,6 +23,8 @@ export type ErrorCode =
   | 'CONFLICT'
   /** Stored credentials (a connection's, or an OAuth app's client secret) failed their integrity check: altered in the database, or encrypted with a key this server does not have. Nothing is returned and the operator is alerted in the log; re-authorize the connection or configure the OAuth app again. */
   | 'CREDENTIALS_UNREADABLE'
+  /** The integration's API address is one the service never calls: private, link-local, metadata, or loopback without the development switch, judged after DNS resolution. */
+  | 'DESTINATION_BLOCKED'
   /** The credential is valid but not for this operation (e.g. a session token where an API key is needed). */
   | 'FORBIDDEN'
   /** The document is not valid GraphQL syntax. */
@@ -39,10 +41,18 @@ export type ErrorCode =
   | 'NEEDS_REAUTH'
   /** No such object for this caller; another organization's ids are answered the same way. */
   | 'NOT_FOUND'
+  /** A proxied request's path could leave the integration's API base URL (`..`, an encoded slash or backslash, an absolute URL, a host in the path, a control character) and was refused. */
+  | 'PATH_REFUSED'
   /** The request body is over the server's size limit (HTTP 413). */
   | 'PAYLOAD_TOO_LARGE'
   /** The provider failed or answered something unusable. */
   | 'PROVIDER_ERROR'
+  /** The provider's API did not answer (or stalled mid-answer) within the proxy's timeout. */
+  | 'PROVIDER_TIMEOUT'
+  /** The provider's API could not be reached (DNS, connection refused or reset, TLS) or broke off its answer. */
+  | 'PROVIDER_UNREACHABLE'
+  /** The connection's integration has no API base URL in the catalog, so it cannot be called through the proxy. */
+  | 'PROXY_NOT_SUPPORTED'
   /** The document's estimated cost is over the server's limit. */
   | 'QUERY_TOO_COSTLY'
   /** The document nests fields deeper than the server allows. */

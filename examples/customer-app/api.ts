@@ -71,17 +71,20 @@ export type ReceivedWebhooks = () => Map<string, { type: string; at: string }>;
 export function createApiRoutes(oneRuntime: OneRuntimeClient, user: AppUser, log: (message: string) => void = console.error, received: ReceivedWebhooks = () => new Map()) {
   const routes = apiRoutes(oneRuntime, user, received);
   const connectionPath = /^\/api\/one-runtime\/connections\/([0-9a-fA-F-]{1,64})$/;
+  const resourcesPath = /^\/api\/one-runtime\/connections\/([0-9a-fA-F-]{1,64})\/resources$/;
 
   return async function handleApi(req: IncomingMessage, res: ServerResponse, url: URL): Promise<boolean> {
     const route = routes[`${req.method} ${url.pathname}`];
     const connectionId = connectionPath.exec(url.pathname)?.[1];
-    if (!route && !(connectionId && req.method === "DELETE")) {
+    const resourcesOf = req.method === "GET" ? resourcesPath.exec(url.pathname)?.[1] : undefined;
+    if (!route && !(connectionId && req.method === "DELETE") && !resourcesOf) {
       if (!url.pathname.startsWith("/api/")) return false;
       sendJson(res, 404, { error: { code: "not_found", message: "No such endpoint" } });
       return true;
     }
     try {
       if (route) await route(req, res, url);
+      else if (resourcesOf) await listSandboxResources(oneRuntime, user, resourcesOf, res);
       else await deleteOwnConnection(oneRuntime, user, connectionId!, res);
     } catch (error) {
       sendError(res, error, log);
@@ -152,6 +155,19 @@ async function deleteOwnConnection(oneRuntime: OneRuntimeClient, user: AppUser, 
   if (!connection || connection.endUser.id !== user.id) throw new HttpError(404, "not_found", "No such connection");
   await oneRuntime.deleteConnection({ id: connection.id });
   sendJson(res, 200, { deleted: connection.id });
+}
+
+/**
+ * The sandbox's resources, read through One Runtime's proxy: this backend never holds the
+ * connection's token, One Runtime adds it. Only for the user's own OAuth2 sandbox connection.
+ */
+async function listSandboxResources(oneRuntime: OneRuntimeClient, user: AppUser, id: string, res: ServerResponse) {
+  const connection = await oneRuntime.connection({ id });
+  if (!connection || connection.endUser.id !== user.id || connection.integrationSlug !== "oauth2-sandbox") throw new HttpError(404, "not_found", "No such sandbox connection");
+  const answer = await oneRuntime.proxy({ connectionId: connection.id, path: "/resources", query: { limit: 5 } });
+  if (!answer.ok) throw new HttpError(502, "provider_error", `The sandbox answered HTTP ${answer.status}`);
+  const { items } = await answer.json<{ items: { id: string; name: string; kind: string }[] }>();
+  sendJson(res, 200, { resources: items });
 }
 
 /** Our own refusals as they are, One Runtime's mapped and logged, anything else logged and masked. */

@@ -134,6 +134,52 @@ export const oauth2Schema = z.strictObject({
 });
 export type OAuth2Definition = z.infer<typeof oauth2Schema>;
 
+/**
+ * How the proxy reaches the integration's API (docs/catalog.md, "API object"): the base URL, with
+ * `{key}` placeholders from the end user's non-secret inputs or `{metadata.key}` from the
+ * connection's metadata, and how the credential is placed, as templates over its values.
+ */
+const valueTemplate = oneLine(300);
+const headerName = z.string().regex(/^[A-Za-z0-9-]{1,64}$/, "a header name");
+export const apiSchema = z.strictObject({
+  baseUrl: z.string().max(300).refine((s) => {
+    const filled = s.replace(/^\{[^}]*\}/, "https://placeholder.example").replace(/\{[^}]*\}/g, "x");
+    return httpsUrl.safeParse(filled).success || isLoopbackHttp(filled);
+  }, "an https URL (placeholders allowed; a leading one must hold an https origin; plain http only on 127.0.0.1 or localhost)"),
+  /** Defaults by authType: OAUTH2 bearer {accessToken}, API_KEY bearer {first secret field}, BASIC basic {username}:{password}. */
+  auth: z
+    .discriminatedUnion("type", [
+      z.strictObject({ type: z.literal("bearer"), token: valueTemplate }),
+      z.strictObject({ type: z.literal("basic"), username: valueTemplate, password: z.string().max(300).default("") }),
+      z.strictObject({ type: z.literal("header"), name: headerName, value: valueTemplate }),
+      z.strictObject({ type: z.literal("query"), name: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, "a query parameter name"), value: valueTemplate }),
+    ])
+    .optional(),
+  /** Sent when the caller does not set them (Notion-Version). */
+  headers: z.record(headerName, oneLine(200)).default({}),
+});
+export type ApiDefinition = z.infer<typeof apiSchema>;
+
+/** The placeholders a template uses: `{key}` or `{metadata.key}`. */
+const placeholdersOf = (template: string) => [...template.matchAll(/\{([^}]*)\}/g)].map((m) => m[1]!);
+
+/** The problems of an entry's `api` object against its other fields (placeholders that name nothing). */
+function apiIssues(e: { authType: AuthTypeName; credentialFields: CredentialField[]; oauth2?: OAuth2Definition | undefined; api?: ApiDefinition | undefined }): [string[], string][] {
+  if (!e.api) return [];
+  const issues: [string[], string][] = [];
+  const metadata = [...(e.oauth2?.tokenResponseMetadata ?? []), ...(e.oauth2?.callbackMetadata ?? [])].map((k) => `metadata.${k}`);
+  const urlKeys = new Set([...(e.oauth2?.userInputs ?? []).map((u) => u.key), ...e.credentialFields.filter((f) => !f.secret).map((f) => f.key), ...metadata]);
+  for (const p of placeholdersOf(e.api.baseUrl)) if (!urlKeys.has(p)) issues.push([["api", "baseUrl"], `placeholder {${p}} names no user input, non-secret credential field or metadata value`]);
+  const credentialKeys = new Set(e.authType === "OAUTH2" ? ["accessToken"] : e.credentialFields.map((f) => f.key));
+  const auth = e.api.auth;
+  if (auth && e.authType === "NONE") issues.push([["api", "auth"], "NONE entries send no credential"]);
+  for (const [field, value] of Object.entries(auth ?? {})) {
+    if (field === "type" || field === "name") continue;
+    for (const p of placeholdersOf(String(value))) if (!credentialKeys.has(p)) issues.push([["api", "auth", field], `placeholder {${p}} names no credential value`]);
+  }
+  return issues;
+}
+
 export const integrationEntrySchema = z
   .strictObject({
     slug,
@@ -156,9 +202,11 @@ export const integrationEntrySchema = z
     unverified: z.array(oneLine(200)).max(10).default([]),
     credentialFields: z.array(credentialFieldSchema).max(8).default([]),
     oauth2: oauth2Schema.optional(),
+    api: apiSchema.optional(),
   })
   .superRefine((e, ctx) => {
     const issue = (path: (string | number)[], message: string) => ctx.addIssue({ code: "custom", path, message });
+    for (const [path, message] of apiIssues(e)) issue(path, message);
     const keys = e.credentialFields.map((f) => f.key);
     keys.forEach((k, i) => keys.indexOf(k) !== i && issue(["credentialFields", i, "key"], `duplicate key "${k}"`));
     if (e.authType === "OAUTH2") {

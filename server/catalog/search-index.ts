@@ -26,7 +26,11 @@ type Indexed = {
   name: string;
   /** Name words, slug parts, keywords (whole and split), category slugs and names. */
   words: Set<string>;
+  /** The same words as a list, for the prefix and typo scans (no copy per query). */
+  wordList: string[];
   descriptionWords: Set<string>;
+  /** The name with only letters and digits, for one-typo matches on names of several words. */
+  compactName: string;
 };
 
 const words = (s: string) => s.toLowerCase().split(/[^a-z0-9]+/).filter(Boolean);
@@ -65,7 +69,8 @@ export class CatalogIndex {
           w.add(c);
           for (const part of [...words(c), ...words(categoryNames.get(c) ?? "")]) w.add(part);
         }
-        return { entry, slug: entry.slug, name: normalize(entry.name), words: w, descriptionWords: new Set(words(entry.description)) };
+        const name = normalize(entry.name);
+        return { entry, slug: entry.slug, name, words: w, wordList: [...w], descriptionWords: new Set(words(entry.description)), compactName: name.replace(/[^a-z0-9]/g, "") };
       })
       // Listing order (no search): by name, then slug, so pages never shuffle.
       .sort((a, b) => a.name.localeCompare(b.name) || a.slug.localeCompare(b.slug));
@@ -95,9 +100,10 @@ export class CatalogIndex {
     const search = normalize(q.search ?? "");
     if (!search) return pool.map((i) => i.entry);
 
+    const tokens = words(search);
     const ranked: { item: Indexed; tier: Tier }[] = [];
     for (const item of pool) {
-      const tier = this.rank(item, search);
+      const tier = this.rank(item, search, tokens);
       if (tier !== undefined) ranked.push({ item, tier });
     }
     ranked.sort(
@@ -110,20 +116,18 @@ export class CatalogIndex {
     return ranked.map((r) => r.item.entry);
   }
 
-  private rank(item: Indexed, search: string): Tier | undefined {
+  private rank(item: Indexed, search: string, tokens: string[]): Tier | undefined {
     if (item.slug === search || item.name === search) return Tier.Exact;
     if (item.slug.startsWith(search) || item.name.startsWith(search)) return Tier.Prefix;
     if (item.words.has(search)) return Tier.Word;
-    const tokens = words(search);
     if (!tokens.length) return undefined;
     if (tokens.every((t) => this.byWord.get(t)?.has(item))) return Tier.Word;
-    if (tokens.every((t) => item.words.has(t) || (t.length >= 2 && [...item.words].some((w) => w.startsWith(t))))) return Tier.WordPrefix;
+    if (tokens.every((t) => item.words.has(t) || (t.length >= 2 && item.wordList.some((w) => w.startsWith(t))))) return Tier.WordPrefix;
     if (tokens.every((t) => item.words.has(t) || item.descriptionWords.has(t))) return Tier.Description;
     // One typo per token, and only for tokens long enough that a typo is still meaningful.
-    const compactName = item.name.replace(/[^a-z0-9]/g, "");
     if (
       tokens.every(
-        (t) => item.words.has(t) || (t.length >= 4 && (withinOneEdit(t, compactName) || [...item.words].some((w) => w.length >= 3 && withinOneEdit(t, w)))),
+        (t) => item.words.has(t) || (t.length >= 4 && (withinOneEdit(t, item.compactName) || item.wordList.some((w) => w.length >= 3 && withinOneEdit(t, w)))),
       )
     ) {
       return Tier.Typo;

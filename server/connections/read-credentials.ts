@@ -1,8 +1,9 @@
 // Decrypts a connection's credentials for its own organization's backend.
-import { ServiceError } from "../errors.js";
+import { notFound, ServiceError } from "../errors.js";
 import type { Connection } from "../generated/prisma/client.js";
 import { needsRefresh, refreshIfDue } from "../oauth/refresh.js";
 import type { Services } from "../services.js";
+import { isUuid } from "./connections.js";
 import { openCredentials, type StoredCredentials } from "./credentials.js";
 
 export type CredentialsView = {
@@ -46,20 +47,42 @@ export function credentialsView(services: Services, slug: string, stored: Stored
   }
 }
 
+type CredentialsRow = Pick<Connection, "id" | "integrationSlug" | "credentialsEnc" | "encryptionKeyId" | "status">;
+
+/** A row's credentials opened; an OAuth2 token near expiry is refreshed first (one refresh across readers and instances). */
+async function openRow(services: Services, organizationId: string, row: CredentialsRow): Promise<StoredCredentials> {
+  if (row.status === "NEEDS_REAUTH") {
+    throw new ServiceError("NEEDS_REAUTH", "This connection needs to be re-authorized (createHostedConnectionSession with connectionId)");
+  }
+  const stored = openCredentials(services.vault, { ...row, organizationId });
+  // The common case reads without a lock; only a token near expiry takes the refresh path.
+  if (needsRefresh(stored)) return (await refreshIfDue(services, row.id, { organizationId })) ?? stored;
+  return stored;
+}
+
 /**
  * The credentials of a connection row already read for its organization (the `connection` query's
  * own row: no second read). Refreshes an OAuth2 token first when it is near expiry.
  */
-export async function readConnectionCredentials(
+export async function readConnectionCredentials(services: Services, organizationId: string, row: CredentialsRow): Promise<CredentialsView> {
+  return credentialsView(services, row.integrationSlug, await openRow(services, organizationId, row));
+}
+
+/**
+ * A connection of this organization, read by id, with its credentials opened as above. Another
+ * organization's connection is NOT_FOUND, like an unknown one.
+ */
+export async function openConnectionCredentials(
   services: Services,
   organizationId: string,
-  row: Pick<Connection, "id" | "integrationSlug" | "credentialsEnc" | "encryptionKeyId" | "status">,
-): Promise<CredentialsView> {
-  if (row.status === "NEEDS_REAUTH") {
-    throw new ServiceError("NEEDS_REAUTH", "This connection needs to be re-authorized (createHostedConnectionSession with connectionId)");
-  }
-  let stored = openCredentials(services.vault, { ...row, organizationId });
-  // The common case reads without a lock; only a token near expiry takes the refresh path.
-  if (needsRefresh(stored)) stored = (await refreshIfDue(services, row.id, { organizationId })) ?? stored;
-  return credentialsView(services, row.integrationSlug, stored);
+  connectionId: string,
+): Promise<{ id: string; integrationSlug: string; metadata: unknown; stored: StoredCredentials }> {
+  const row = isUuid(connectionId)
+    ? await services.prisma.connection.findFirst({
+        where: { id: connectionId, organizationId },
+        select: { id: true, integrationSlug: true, credentialsEnc: true, encryptionKeyId: true, status: true, metadata: true },
+      })
+    : null;
+  if (!row) throw notFound("Connection");
+  return { id: row.id, integrationSlug: row.integrationSlug, metadata: row.metadata, stored: await openRow(services, organizationId, row) };
 }

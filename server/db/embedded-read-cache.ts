@@ -55,6 +55,8 @@ export function withEmbeddedReadCache(prisma: PrismaClient): PrismaClient {
   }) as unknown as PrismaClient;
   const transaction = extended.$transaction.bind(extended) as (...args: unknown[]) => Promise<unknown>;
   Object.defineProperty(extended, "$transaction", {
+    configurable: true,
+    writable: true,
     value: async (...args: unknown[]) => {
       openTransactions++;
       try {

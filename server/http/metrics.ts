@@ -15,11 +15,16 @@ const METHODS = new Set(["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIO
 
 export type RequestSample = { route: string; method: string; status: number; durationMs: number; aborted: boolean };
 
+/** One proxied call: who answered (the provider, or the proxy with one of its error codes). */
+export type ProxySample = { integration: string; origin: "provider" | "proxy"; status: number; code?: string; attempts: number; durationMs: number };
+
 export type Metrics = {
   registry: Registry;
   /** A request arrived (the in-flight gauge); observeRequest is its end. */
   requestStarted(): void;
   observeRequest(sample: RequestSample): void;
+  /** A proxied call ended (server/http/proxy.ts). */
+  observeProxy(sample: ProxySample): void;
   /** Where the WebSocket figures come from, once the WebSocket server exists. */
   setWebSocketStats(stats: () => { connections: number; subscriptions: number }): void;
   handler: RouteHandler;
@@ -123,6 +128,28 @@ export function createMetrics(opts: { countSessions: SessionCounter; token: stri
     registers: [registry],
   });
 
+  // Labels stay bounded: integrations are the catalog's slugs ("unknown" before one is known),
+  // outcomes a status class or one of the proxy's error codes.
+  const proxyRequests = new Counter({
+    name: "one_runtime_proxy_requests_total",
+    help: "Proxied calls by integration and outcome: the provider's status class (2xx, 4xx, ...) or the proxy's own error code",
+    labelNames: ["integration", "outcome"],
+    registers: [registry],
+  });
+  const proxyRetries = new Counter({
+    name: "one_runtime_proxy_retries_total",
+    help: "Requests the proxy sent again to a provider (after a 401 refresh, or a 429/503 when asked to retry), by integration",
+    labelNames: ["integration"],
+    registers: [registry],
+  });
+  const proxyDuration = new Histogram({
+    name: "one_runtime_proxy_request_duration_seconds",
+    help: "Proxied call latency, from the request's arrival to the response's end, retries included",
+    labelNames: ["integration"],
+    buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+    registers: [registry],
+  });
+
   let wsStats: () => { connections: number; subscriptions: number } = () => ({ connections: 0, subscriptions: 0 });
   new Gauge({
     name: "one_runtime_websocket_connections",
@@ -155,6 +182,11 @@ export function createMetrics(opts: { countSessions: SessionCounter; token: stri
       duration.observe({ route, method: m }, durationMs / 1000);
       if (aborted) errors.inc({ route, method: m, kind: "aborted" });
       else if (status >= 500) errors.inc({ route, method: m, kind: "server_error" });
+    },
+    observeProxy({ integration, origin, status, code, attempts, durationMs }) {
+      proxyRequests.inc({ integration, outcome: origin === "proxy" ? (code ?? "INTERNAL_SERVER_ERROR") : `${Math.floor(status / 100)}xx` });
+      if (attempts > 1) proxyRetries.inc({ integration }, attempts - 1);
+      proxyDuration.observe({ integration }, durationMs / 1000);
     },
     setWebSocketStats(stats) {
       wsStats = stats;

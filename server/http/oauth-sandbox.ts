@@ -1,5 +1,6 @@
 // The OAuth2 sandbox's authorization server (authorization code + PKCE S256, refresh token
-// rotation, revocation) under /sandbox/oauth/, for the sandbox integration (server/oauth/sandbox.ts).
+// rotation, revocation) under /sandbox/oauth/, and a small API under /sandbox/api/ that takes the
+// access tokens it issued, for the sandbox integration (server/oauth/sandbox.ts) and the proxy.
 // Development only: its grants live in this process's memory, and it is on by default only on the
 // embedded store.
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
@@ -37,10 +38,21 @@ button.primary{background:#7c3aed;border-color:#7c3aed;color:#fff}</style></head
 </body></html>`;
 }
 
-/** The sandbox authorization server's endpoints (mounted under /sandbox/oauth/ by the route table). */
-export function sandboxEndpoints(callbackUrl: () => string): { authorize: RouteHandler; token: RouteHandler; revoke: RouteHandler } {
+/** What the sandbox API serves: a few fixed resources, the same for every end user. */
+const RESOURCES = [
+  { id: "res_1", name: "Quarterly report", kind: "document" },
+  { id: "res_2", name: "Team roster", kind: "spreadsheet" },
+  { id: "res_3", name: "Launch checklist", kind: "document" },
+  { id: "res_4", name: "Support inbox", kind: "mailbox" },
+  { id: "res_5", name: "Design review", kind: "meeting" },
+];
+export const SANDBOX_API_PATH = "/sandbox/api/";
+
+/** The sandbox's endpoints (mounted under /sandbox/oauth/ and /sandbox/api/ by the route table). */
+export function sandboxEndpoints(callbackUrl: () => string): { authorize: RouteHandler; token: RouteHandler; revoke: RouteHandler; api: RouteHandler } {
   const codes = new Map<string, Code>();
   const refreshTokens = new Map<string, string>(); // refresh token → scope
+  const accessTokens = new Map<string, { scope: string; expiresAt: number }>();
   const remember = <V>(map: Map<string, V>, key: string, value: V) => {
     if (map.size >= MAX_GRANTS) map.delete(map.keys().next().value!);
     map.set(key, value);
@@ -73,7 +85,9 @@ export function sandboxEndpoints(callbackUrl: () => string): { authorize: RouteH
   const issue = (scope: string) => {
     const refreshToken = secret("sbx_rt_");
     remember(refreshTokens, refreshToken, scope);
-    return { access_token: secret("sbx_at_"), token_type: "Bearer", expires_in: ACCESS_TOKEN_SECONDS, refresh_token: refreshToken, scope };
+    const accessToken = secret("sbx_at_");
+    remember(accessTokens, accessToken, { scope, expiresAt: Date.now() + ACCESS_TOKEN_SECONDS * 1000 });
+    return { access_token: accessToken, token_type: "Bearer", expires_in: ACCESS_TOKEN_SECONDS, refresh_token: refreshToken, scope };
   };
 
   const token = async (req: IncomingMessage, res: ServerResponse) => {
@@ -103,8 +117,33 @@ export function sandboxEndpoints(callbackUrl: () => string): { authorize: RouteH
     const form = new URLSearchParams((await readBody(req, 16 * 1024))?.toString("utf8") ?? "");
     if (req.method !== "POST" || !clientAuthenticated(req, form)) return sendJson(res, 401, { error: "invalid_client" });
     refreshTokens.delete(form.get("token") ?? "");
+    accessTokens.delete(form.get("token") ?? "");
     res.writeHead(200).end();
   };
 
-  return { authorize, token, revoke };
+  /** GET me, resources (?limit, ?cursor) and resources/<id>, for a Bearer token this sandbox issued and that has `read`. */
+  const api = (req: IncomingMessage, res: ServerResponse, url: URL) => {
+    const bearer = /^Bearer (\S+)$/.exec(req.headers.authorization ?? "");
+    const grant = bearer ? accessTokens.get(bearer[1]!) : undefined;
+    const noStore = { "cache-control": "no-store" };
+    if (!grant || grant.expiresAt < Date.now()) {
+      return sendJson(res, 401, { error: "invalid_token" }, { ...noStore, "www-authenticate": 'Bearer realm="sandbox", error="invalid_token"' });
+    }
+    if (!grant.scope.split(" ").includes("read")) return sendJson(res, 403, { error: "insufficient_scope" }, { ...noStore, "www-authenticate": 'Bearer realm="sandbox", error="insufficient_scope", scope="read"' });
+    if (req.method !== "GET" && req.method !== "HEAD") return sendJson(res, 405, { error: "method_not_allowed" }, { ...noStore, allow: "GET, HEAD" });
+    const path = url.pathname.slice(SANDBOX_API_PATH.length);
+    if (path === "me") return sendJson(res, 200, { id: "sandbox-user", name: "Sandbox User", scopes: grant.scope.split(" ").filter(Boolean) }, noStore);
+    if (path === "resources") {
+      const limit = Math.min(Math.max(Number(url.searchParams.get("limit")) || RESOURCES.length, 1), RESOURCES.length);
+      const start = Math.max(0, RESOURCES.findIndex((r) => r.id === url.searchParams.get("cursor")));
+      const page = RESOURCES.slice(start, start + limit);
+      return sendJson(res, 200, { items: page, nextCursor: RESOURCES[start + limit]?.id ?? null }, noStore);
+    }
+    const one = /^resources\/([a-z0-9_]+)$/.exec(path);
+    const found = one && RESOURCES.find((r) => r.id === one[1]);
+    if (found) return sendJson(res, 200, found, noStore);
+    return sendJson(res, 404, { error: "not_found" }, noStore);
+  };
+
+  return { authorize, token, revoke, api };
 }

@@ -16,9 +16,10 @@ import type { Health } from "./health.js";
 import { logoRoute, LOGO_PATH } from "./logos.js";
 import type { Metrics } from "./metrics.js";
 import { oauthCallback } from "./oauth-callback.js";
-import { sandboxEndpoints } from "./oauth-sandbox.js";
+import { SANDBOX_API_PATH, sandboxEndpoints } from "./oauth-sandbox.js";
 import type { PopupFile } from "./popup-assets.js";
-import { createRequestObserver } from "./request-log.js";
+import { PROXY_PREFIX, proxyEndpoint } from "./proxy.js";
+import { createRequestObserver, pathOf } from "./request-log.js";
 import { sendJson, sendStatic, type RouteHandler, type StaticFile } from "./responses.js";
 
 export type RouteDeps = {
@@ -43,7 +44,10 @@ export const POPUP_CSP =
 /** The SDK is imported by customers' pages on other origins. */
 const CROSS_ORIGIN = { "access-control-allow-origin": "*", "cross-origin-resource-policy": "cross-origin" };
 
-/** Exact paths → handlers; /graphql and the logos' pattern are matched in createRequestHandler. */
+/**
+ * Paths → handlers: exact, or a prefix for keys ending in `/` (the proxy, the sandbox API). /graphql
+ * and the logos' pattern are matched in createRequestHandler.
+ */
 export function routeTable(deps: RouteDeps): Record<string, RouteHandler> {
   const popup = (name: PopupFile, headers: Record<string, string> = {}): RouteHandler => (req, res) => sendStatic(req, res, deps.popupAssets.get(name)!, headers);
   const routes: Record<string, RouteHandler> = {
@@ -57,6 +61,7 @@ export function routeTable(deps: RouteDeps): Record<string, RouteHandler> {
     "/healthz": deps.health.healthz,
     "/readyz": deps.health.readyz,
     "/metrics": deps.metrics.handler,
+    [PROXY_PREFIX]: proxyEndpoint(deps.services, deps.metrics),
   };
   if (deps.services.config.graphiql) for (const [name, file] of Object.entries(graphiqlFiles)) routes[`/graphiql/${name}`] = (req, res) => sendStatic(req, res, file);
   if (deps.adminToken) routes[ADMIN_PATH] = adminChannel(deps.services.prisma, deps.adminToken, deps.services.vault, deps.services.apiKeys);
@@ -65,6 +70,7 @@ export function routeTable(deps: RouteDeps): Record<string, RouteHandler> {
     routes["/sandbox/oauth/authorize"] = sandbox.authorize;
     routes["/sandbox/oauth/token"] = sandbox.token;
     routes["/sandbox/oauth/revoke"] = sandbox.revoke;
+    routes[SANDBOX_API_PATH] = sandbox.api;
   }
   return routes;
 }
@@ -73,8 +79,14 @@ export function createRequestHandler(deps: RouteDeps) {
   const routes = routeTable(deps);
   const graphql = graphqlEndpoint(deps.yoga, { services: deps.services, catalogCache: deps.catalogCache });
   const logo = logoRoute(deps.services.catalog);
-  /** A metrics label of bounded cardinality: a route's own path, the logo pattern, or "unmatched". */
-  const routeOf = (path: string) => (path === "/graphql" || Object.hasOwn(routes, path) ? path : LOGO_PATH.test(path) ? "/logos/:slug" : "unmatched");
+  const prefixes = Object.keys(routes).filter((p) => p.endsWith("/"));
+  const prefixOf = (path: string) => prefixes.find((p) => path.startsWith(p));
+  /** A metrics label of bounded cardinality: a route's own path or prefix, the logo pattern, or "unmatched". */
+  const routeOf = (path: string) => {
+    if (path === "/graphql" || Object.hasOwn(routes, path)) return path;
+    const prefix = prefixOf(path);
+    return prefix ? `${prefix}*` : LOGO_PATH.test(path) ? "/logos/:slug" : "unmatched";
+  };
   const observe = createRequestObserver({ logger: deps.services.logger, routeOf, started: deps.metrics.requestStarted, record: deps.metrics.observeRequest });
 
   return async (req: IncomingMessage, res: ServerResponse) => {
@@ -89,6 +101,10 @@ export function createRequestHandler(deps: RouteDeps) {
     }
     try {
       const path = url.pathname;
+      // A prefix route is matched on the raw target: `/proxy/<id>/../../graphql` is the proxy's to
+      // refuse, not GraphQL's to answer after the parser resolved the dots.
+      const prefix = prefixOf(pathOf(req.url));
+      if (prefix) return await routes[prefix]!(req, res, url);
       if (path === "/graphql") return await graphql(req, res, url, requestId);
       const route = Object.hasOwn(routes, path) ? routes[path] : LOGO_PATH.test(path) ? logo : undefined;
       if (route) return await route(req, res, url);

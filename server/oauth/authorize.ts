@@ -59,7 +59,7 @@ export async function startHostedConnectionAuthorization(
     connectionName: connectionName ?? null,
   });
   if (!moved) assertOpen(await services.prisma.hostedConnectionSession.findUniqueOrThrow({ where: { id: session.id } }));
-  services.events.publish(session.id);
+  services.events.publish(session.id, moved ?? undefined);
   services.logger.info({ sessionId: session.id, integration: entry.slug }, "OAuth2 authorization started");
   return { authorizationUrl: url.toString() };
 }

@@ -21,11 +21,15 @@ export const BACKGROUND_MARGIN_MS = 10 * 60_000;
 
 type Tx = Parameters<Parameters<Services["prisma"]["$transaction"]>[0]>[0];
 
-/** Due: an OAuth2 token that can be renewed (a refresh token, or a client credentials grant) and expires within the margin. */
+/** An OAuth2 token we can renew: with a refresh token, or by the client credentials grant again. */
+export function canRenew(stored: StoredCredentials): boolean {
+  return stored.type === "OAUTH2" && (!!stored.tokens.refreshToken || stored.grant === "client_credentials");
+}
+
+/** Due: an OAuth2 token that can be renewed and expires within the margin. */
 export function needsRefresh(stored: StoredCredentials, marginMs = REFRESH_MARGIN_MS): boolean {
   if (stored.type !== "OAUTH2" || !stored.tokens.expiresAt) return false;
-  const renewable = !!stored.tokens.refreshToken || stored.grant === "client_credentials";
-  return renewable && new Date(stored.tokens.expiresAt).getTime() - Date.now() < marginMs;
+  return canRenew(stored) && new Date(stored.tokens.expiresAt).getTime() - Date.now() < marginMs;
 }
 
 /** A new token set for stored OAuth2 credentials: a refresh grant, or the client credentials grant again. */
@@ -50,13 +54,13 @@ async function lockRow(tx: Tx, connectionId: string, organizationId: string | un
 }
 
 /**
- * Refreshes one connection's token if it is due, under its row lock. Returns the credentials as
+ * Refreshes one connection's token if it is due (or is `rejectedAccessToken`), under its row lock. Returns the credentials as
  * they stand afterwards. Throws NEEDS_REAUTH when the provider refuses the refresh token.
  */
 export async function refreshIfDue(
   services: Services,
   connectionId: string,
-  opts: { organizationId?: string; marginMs?: number; skipLocked?: boolean } = {},
+  opts: { organizationId?: string; marginMs?: number; skipLocked?: boolean; rejectedAccessToken?: string } = {},
 ): Promise<StoredCredentials | undefined> {
   let refused = false;
   let failedWith: string | undefined;
@@ -78,7 +82,10 @@ export async function refreshIfDue(
       if (!row) return undefined;
       const stored = openCredentials(services.vault, row);
       // Whoever held the lock before us may have refreshed already: then there is nothing to do.
-      if (stored.type !== "OAUTH2" || row.status !== "ACTIVE" || !needsRefresh(stored, opts.marginMs)) return stored;
+      // A token the provider rejected (a proxied call's 401) is due whatever its expiry says,
+      // unless another caller already replaced it.
+      const due = opts.rejectedAccessToken !== undefined ? canRenew(stored) && stored.type === "OAUTH2" && stored.tokens.accessToken === opts.rejectedAccessToken : needsRefresh(stored, opts.marginMs);
+      if (stored.type !== "OAUTH2" || row.status !== "ACTIVE" || !due) return stored;
       try {
         const client = orgClient ?? (await grantClient(services, meta.organizationId, entry, stored.values ?? {}));
         const tokens = await renewedTokens(services, entry, client, stored);

@@ -38,4 +38,6 @@ export const sandboxEntry: IntegrationEntry = {
     userInputs: [],
     refreshTokens: true,
   },
+  // A small protected API (server/http/oauth-sandbox.ts) that takes the tokens it issued.
+  api: { baseUrl: "{publicUrl}/sandbox/api", headers: {} },
 };

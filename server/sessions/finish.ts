@@ -93,7 +93,7 @@ export async function finishSessionWithConnection(
     assertOpen(now); // throws the typed reason
     throw new Error("session changed during completion"); // unreachable in practice: masked if it happens
   }
-  services.events.publish(session.id);
+  services.events.publish(session.id, finished);
   services.logger.info(
     { sessionId: session.id, connectionId, organizationId: session.organizationId, integration: integration.slug, reconnect: Boolean(reconnecting) },
     "connection created",
@@ -121,7 +121,7 @@ export async function endSession(
     only,
   );
   if (ended) {
-    services.events.publish(session.id);
+    services.events.publish(session.id, ended);
     services.logger.info({ sessionId: session.id, status: to, reason: error.code }, "hosted connection session ended");
   }
   return ended;

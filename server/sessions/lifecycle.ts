@@ -64,7 +64,7 @@ const EXPIRY = { errorCode: "session_expired", errorMessage: "The session expire
 /** Marks an open session past its expiry as EXPIRED (and tells subscribers); the winner publishes. */
 async function expire(services: Services, sessionId: string): Promise<HostedConnectionSession | null> {
   const expired = await transitionSession(services.prisma, sessionId, OPEN_STATUSES, "EXPIRED", EXPIRY);
-  if (expired) services.events.publish(sessionId);
+  if (expired) services.events.publish(sessionId, expired);
   return expired;
 }
 

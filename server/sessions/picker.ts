@@ -55,7 +55,7 @@ export async function chooseIntegration(services: Services, session: HostedConne
     assertOpen(now);
     throw new ServiceError("CONFLICT", "The connection flow has started: the integration can no longer change");
   }
-  services.events.publish(session.id);
+  services.events.publish(session.id, chosen);
   services.logger.info({ sessionId: session.id, integration: entry.slug }, "integration chosen in the picker");
   return chosen;
 }

@@ -95,8 +95,11 @@ async function* watchChanges(services: Services, sessionId: string, signal: Abor
       expireIfDue(services, expiring).catch((e: Error) => services.logger.warn({ sessionId, err: { message: e.message } }, "expiring a watched session failed"));
     }, Math.max(untilExpiry, 0));
     // Ends when the signal aborts: the events' watch returns from its wait.
-    for await (const _ of changes) {
-      const next = await expireIfDue(services, await readSession(services, sessionId));
+    for await (const latest of changes) {
+      // The change's own row when it came alone and is not older than what we showed.
+      const row = latest as HostedConnectionSession | undefined;
+      const fresh = row && row.updatedAt.getTime() >= current.updatedAt.getTime() ? row : await readSession(services, sessionId);
+      const next = await expireIfDue(services, fresh);
       if (signal.aborted) return;
       if (seenChange(current, next)) {
         current = next;

@@ -3,6 +3,7 @@
 // database, and helpers to call it like a client would.
 import { randomBytes } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
+import type { LookupFunction } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Writable } from "node:stream";
@@ -29,7 +30,7 @@ export type TestServer = RunningServer & {
 };
 
 export async function startTestServer(
-  opts: { env?: Record<string, string>; dataDir?: string; databaseUrl?: string; webSocketPingIntervalMs?: number } = {},
+  opts: { env?: Record<string, string>; dataDir?: string; databaseUrl?: string; webSocketPingIntervalMs?: number; egressLookup?: LookupFunction } = {},
 ): Promise<TestServer> {
   const dataDir = opts.dataDir ?? (await mkdtemp(join(tmpdir(), "one-runtime-test-")));
   const db = opts.databaseUrl || testStore !== "postgres" ? undefined : await createTestDatabase();
@@ -49,7 +50,7 @@ export async function startTestServer(
     ...(databaseUrl ? { DATABASE_URL: databaseUrl, ONE_RUNTIME_ENCRYPTION_KEY: randomBytes(32).toString("base64") } : {}),
     ...opts.env,
   });
-  const running = await startServer(config, { logger: createLogger(config.logLevel, sink), webSocketPingIntervalMs: opts.webSocketPingIntervalMs });
+  const running = await startServer(config, { logger: createLogger(config.logLevel, sink), webSocketPingIntervalMs: opts.webSocketPingIntervalMs, egressLookup: opts.egressLookup });
 
   const gql: TestServer["gql"] = async (query, variables, o = {}) => {
     const res = await fetch(`${running.url}/graphql`, {

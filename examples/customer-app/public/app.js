@@ -226,6 +226,9 @@ export async function startPage(oneRuntime) {
               `${integration.name} · ${connection.status === "ACTIVE" ? "Active" : "Needs re-authorization"} · since ${new Date(connection.createdAt).toLocaleDateString()}`,
             ),
           ),
+          ...(connection.integrationSlug === "oauth2-sandbox"
+            ? [el("button", { type: "button", "aria-label": `Show resources of ${connection.name}`, onclick: (event) => showResources(connection, event.currentTarget) }, "Show resources")]
+            : []),
           el("button", { type: "button", class: "danger", "aria-label": `Disconnect ${connection.name}`, onclick: (event) => disconnect(connection, event.currentTarget) }, "Disconnect"),
         );
       }),
@@ -243,6 +246,20 @@ export async function startPage(oneRuntime) {
       if (has && !tag) item.querySelector(".integration-text strong").after(el("span", { class: "tag" }, "Connected"));
       if (!has && tag) tag.remove();
     }
+  }
+
+  // The backend reads the sandbox's API through One Runtime's proxy; no token reaches this page.
+  async function showResources(connection, button) {
+    button.disabled = true;
+    try {
+      const { resources } = await api("GET", `/api/one-runtime/connections/${encodeURIComponent(connection.id)}/resources`);
+      const item = button.closest("li");
+      item.querySelector(".resources")?.remove();
+      item.append(el("ul", { class: "resources muted small" }, ...resources.map((r) => el("li", {}, `${r.name} (${r.kind})`))));
+    } catch (error) {
+      say(`Could not read ${connection.name}'s resources: ${error.message}`, "error");
+    }
+    button.disabled = false;
   }
 
   async function disconnect(connection, button) {
