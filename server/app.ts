@@ -22,6 +22,7 @@ import { createApiKeyVerifier } from "./organizations/api-key-verifier.js";
 import { redirectUri } from "./oauth/apps.js";
 import { refreshExpiringTokens } from "./oauth/refresh.js";
 import { startDeliveryWorker } from "./webhooks/worker.js";
+import { startHealthChecks } from "./health/schedule.js";
 import { sandboxEntry } from "./oauth/sandbox.js";
 import { ensureDevOrganization, type DevOrganization } from "./organizations/dev-organization.js";
 import { createSessionEvents, type SessionEvents } from "./pubsub.js";
@@ -143,6 +144,10 @@ function startBackgroundJobs(services: Services, cleanups: Cleanups) {
   every(EVENT_RETENTION_INTERVAL_MS, "event retention", () => deleteExpiredEvents(services));
   const deliveries = startDeliveryWorker(services);
   cleanups.push(() => deliveries.stop());
+  if (services.config.healthChecks.intervalMs > 0) {
+    const healthChecks = startHealthChecks(services);
+    cleanups.push(() => healthChecks.stop());
+  }
 }
 
 /** `onQuery`: every statement Prisma sends (benchmarks count round trips); off by default. */

@@ -85,6 +85,9 @@ const envSchema = z.object({
   ONE_RUNTIME_EGRESS_ALLOW_LOOPBACK: z.preprocess(emptyAsUndefined, z.enum(["true", "false"]).optional()),
   ONE_RUNTIME_PROXY_TIMEOUT_SECONDS: z.preprocess(emptyAsUndefined, z.coerce.number().min(1).max(600).default(60)),
   NODE_ENV: z.string().optional(),
+  ONE_RUNTIME_HEALTH_CHECK_INTERVAL_MS: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(0).max(30 * 24 * HOUR_MS).default(6 * HOUR_MS)),
+  ONE_RUNTIME_HEALTH_CHECK_POLL_MS: millis(30_000, 10, HOUR_MS),
+  ONE_RUNTIME_HEALTH_CHECK_TIMEOUT_MS: millis(10_000, 100, 60_000),
   ONE_RUNTIME_EVENT_RETENTION_DAYS: z.preprocess(emptyAsUndefined, z.coerce.number().min(1).max(3650).default(30)),
   ONE_RUNTIME_WEBHOOK_POLL_MS: millis(5_000, 10, 300_000),
   ONE_RUNTIME_WEBHOOK_BACKOFF_BASE_MS: millis(5_000, 1, HOUR_MS),
@@ -134,6 +137,11 @@ export type Config = {
   proxy: { timeoutMs: number };
   /** How long events (with their webhook deliveries and attempts) are kept. */
   eventRetentionMs: number;
+  /**
+   * Connection health checks (server/health/): each connection whose integration names one is
+   * checked every `intervalMs` (0: only on demand); instances look for due checks every `pollIntervalMs`.
+   */
+  healthChecks: { intervalMs: number; pollIntervalMs: number; timeoutMs: number };
   /** How long a verified API key is trusted without asking the database again; 0 = never cached. */
   apiKeyCacheMs: number;
   /** Webhook delivery (server/webhooks/): timing knobs, small in tests, defaults for production. */
@@ -190,6 +198,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     proxy: { timeoutMs: e.ONE_RUNTIME_PROXY_TIMEOUT_SECONDS * 1000 },
     eventRetentionMs: e.ONE_RUNTIME_EVENT_RETENTION_DAYS * 24 * HOUR_MS,
+    healthChecks: {
+      intervalMs: e.ONE_RUNTIME_HEALTH_CHECK_INTERVAL_MS,
+      pollIntervalMs: e.ONE_RUNTIME_HEALTH_CHECK_POLL_MS,
+      timeoutMs: e.ONE_RUNTIME_HEALTH_CHECK_TIMEOUT_MS,
+    },
     webhooks: {
       pollIntervalMs: e.ONE_RUNTIME_WEBHOOK_POLL_MS,
       backoffBaseMs: e.ONE_RUNTIME_WEBHOOK_BACKOFF_BASE_MS,

@@ -10,8 +10,12 @@ export type AuthType =
 export type ConnectionStatus =
   /** Usable. */
   | 'ACTIVE'
+  /** The last health check failed for another reason than the credentials (the provider erred or timed out). */
+  | 'DEGRADED'
   /** The provider refused our refresh; create a session with `connectionId` to re-authorize. */
-  | 'NEEDS_REAUTH';
+  | 'NEEDS_REAUTH'
+  /** The last health check's request was refused (the credentials were revoked or rotated): re-authorize it. */
+  | 'REVOKED';
 
 /** Every value a GraphQL error's `extensions.code` may take. Match on the code, never on the message. */
 export type ErrorCode =
@@ -31,6 +35,8 @@ export type ErrorCode =
   | 'GRAPHQL_PARSE_FAILED'
   /** The document does not validate against the schema (e.g. an unknown field or a missing argument). */
   | 'GRAPHQL_VALIDATION_FAILED'
+  /** The connection's integration names no health check in the catalog, so checkConnection cannot check it. */
+  | 'HEALTH_CHECK_NOT_SUPPORTED'
   /** The hosted connection session does not offer this integration: it is outside the session's allowed integrations, unknown, or not connectable by the organization. */
   | 'INTEGRATION_NOT_ALLOWED'
   /** The OAuth2 integration has no OAuth app configured for this organization (configureIntegration). */

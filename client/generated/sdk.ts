@@ -27,8 +27,12 @@ export type ConfigureIntegrationInput = {
 export type ConnectionStatus =
   /** Usable. */
   | 'ACTIVE'
+  /** The last health check failed for another reason than the credentials (the provider erred or timed out). */
+  | 'DEGRADED'
   /** The provider refused our refresh; create a session with `connectionId` to re-authorize. */
-  | 'NEEDS_REAUTH';
+  | 'NEEDS_REAUTH'
+  /** The last health check's request was refused (the credentials were revoked or rotated): re-authorize it. */
+  | 'REVOKED';
 
 export type CreateHostedConnectionSessionInput = {
   /** Instead of integrationSlug: the slugs the end user may pick from in the popup (1 to 500; one means no picker). Neither: the whole catalog. OAuth2 integrations need your OAuth app configured. */
@@ -89,6 +93,13 @@ export type CategoriesQueryVariables = Exact<{ [key: string]: never; }>;
 
 export type CategoriesQuery = { categories: Array<{ slug: string, name: string, featured: boolean, integrationCount: number }> };
 
+export type CheckConnectionMutationVariables = Exact<{
+  id: string;
+}>;
+
+
+export type CheckConnectionMutation = { checkConnection: { id: string, name: string, status: ConnectionStatus, statusReason: string | null, authType: AuthType, integrationSlug: string, scopes: Array<string>, tokenExpiresAt: string | null, lastRefreshedAt: string | null, metadata: unknown, createdAt: string, updatedAt: string, integration: { slug: string, name: string, description: string, authType: AuthType, categories: Array<string>, logoUrl: string, featured: boolean } | null, endUser: { id: string, name: string | null, email: string | null }, lastHealthCheck: { checkedAt: string, statusCode: number | null, outcome: string | null } | null } };
+
 export type ConfigureIntegrationMutationVariables = Exact<{
   input: ConfigureIntegrationInput;
 }>;
@@ -101,7 +112,7 @@ export type ConnectionQueryVariables = Exact<{
 }>;
 
 
-export type ConnectionQuery = { connection: { id: string, name: string, status: ConnectionStatus, statusReason: string | null, authType: AuthType, integrationSlug: string, scopes: Array<string>, tokenExpiresAt: string | null, lastRefreshedAt: string | null, metadata: unknown, createdAt: string, updatedAt: string, integration: { slug: string, name: string, description: string, authType: AuthType, categories: Array<string>, logoUrl: string, featured: boolean } | null, endUser: { id: string, name: string | null, email: string | null } } | null };
+export type ConnectionQuery = { connection: { id: string, name: string, status: ConnectionStatus, statusReason: string | null, authType: AuthType, integrationSlug: string, scopes: Array<string>, tokenExpiresAt: string | null, lastRefreshedAt: string | null, metadata: unknown, createdAt: string, updatedAt: string, integration: { slug: string, name: string, description: string, authType: AuthType, categories: Array<string>, logoUrl: string, featured: boolean } | null, endUser: { id: string, name: string | null, email: string | null }, lastHealthCheck: { checkedAt: string, statusCode: number | null, outcome: string | null } | null } | null };
 
 export type ConnectionCredentialsQueryVariables = Exact<{
   id: string;
@@ -118,7 +129,7 @@ export type ConnectionsQueryVariables = Exact<{
 }>;
 
 
-export type ConnectionsQuery = { connections: { totalCount: number, pageInfo: { hasNextPage: boolean, endCursor: string | null }, nodes: Array<{ id: string, name: string, status: ConnectionStatus, statusReason: string | null, authType: AuthType, integrationSlug: string, scopes: Array<string>, tokenExpiresAt: string | null, lastRefreshedAt: string | null, metadata: unknown, createdAt: string, updatedAt: string, integration: { slug: string, name: string, description: string, authType: AuthType, categories: Array<string>, logoUrl: string, featured: boolean } | null, endUser: { id: string, name: string | null, email: string | null } }> } };
+export type ConnectionsQuery = { connections: { totalCount: number, pageInfo: { hasNextPage: boolean, endCursor: string | null }, nodes: Array<{ id: string, name: string, status: ConnectionStatus, statusReason: string | null, authType: AuthType, integrationSlug: string, scopes: Array<string>, tokenExpiresAt: string | null, lastRefreshedAt: string | null, metadata: unknown, createdAt: string, updatedAt: string, integration: { slug: string, name: string, description: string, authType: AuthType, categories: Array<string>, logoUrl: string, featured: boolean } | null, endUser: { id: string, name: string | null, email: string | null }, lastHealthCheck: { checkedAt: string, statusCode: number | null, outcome: string | null } | null }> } };
 
 export type CreateHostedConnectionSessionMutationVariables = Exact<{
   input: CreateHostedConnectionSessionInput;
@@ -180,7 +191,7 @@ export type CredentialFieldDetailsFragment = { key: string, label: string, secre
 
 export type IntegrationConfigDetailsFragment = { id: string, integrationSlug: string, oauthClientId: string | null, hasClientSecret: boolean, scopes: Array<string>, enabled: boolean, redirectUri: string, createdAt: string, updatedAt: string };
 
-export type ConnectionDetailsFragment = { id: string, name: string, status: ConnectionStatus, statusReason: string | null, authType: AuthType, integrationSlug: string, scopes: Array<string>, tokenExpiresAt: string | null, lastRefreshedAt: string | null, metadata: unknown, createdAt: string, updatedAt: string, integration: { slug: string, name: string, description: string, authType: AuthType, categories: Array<string>, logoUrl: string, featured: boolean } | null, endUser: { id: string, name: string | null, email: string | null } };
+export type ConnectionDetailsFragment = { id: string, name: string, status: ConnectionStatus, statusReason: string | null, authType: AuthType, integrationSlug: string, scopes: Array<string>, tokenExpiresAt: string | null, lastRefreshedAt: string | null, metadata: unknown, createdAt: string, updatedAt: string, integration: { slug: string, name: string, description: string, authType: AuthType, categories: Array<string>, logoUrl: string, featured: boolean } | null, endUser: { id: string, name: string | null, email: string | null }, lastHealthCheck: { checkedAt: string, statusCode: number | null, outcome: string | null } | null };
 
 export type HostedConnectionSessionDetailsFragment = { id: string, status: HostedConnectionSessionStatus, createdAt: string, expiresAt: string, completedAt: string | null, connectionId: string | null, connectionName: string | null, suggestedConnectionName: string | null, integrationSlug: string | null, allowedIntegrationSlugs: Array<string>, endUser: { id: string, name: string | null, email: string | null }, integration: { slug: string, name: string, description: string, authType: AuthType, categories: Array<string>, logoUrl: string, featured: boolean } | null, error: { code: string, message: string } | null };
 
@@ -335,6 +346,11 @@ export const ConnectionDetailsFragmentDoc = gql`
   scopes
   tokenExpiresAt
   lastRefreshedAt
+  lastHealthCheck {
+    checkedAt
+    statusCode
+    outcome
+  }
   metadata
   createdAt
   updatedAt
@@ -403,6 +419,13 @@ export const CategoriesDocument = gql`
   }
 }
     `;
+export const CheckConnectionDocument = gql`
+    mutation checkConnection($id: ID!) {
+  checkConnection(id: $id) {
+    ...ConnectionDetails
+  }
+}
+    ${ConnectionDetailsFragmentDoc}`;
 export const ConfigureIntegrationDocument = gql`
     mutation configureIntegration($input: ConfigureIntegrationInput!) {
   configureIntegration(input: $input) {
@@ -697,6 +720,9 @@ export function getSdk(client: GraphQLClient, withWrapper: SdkFunctionWrapper = 
   return {
     categories(variables?: CategoriesQueryVariables, requestHeaders?: GraphQLClientRequestHeaders, signal?: RequestInit['signal']): Promise<CategoriesQuery> {
       return withWrapper((wrappedRequestHeaders) => client.request<CategoriesQuery>({ document: CategoriesDocument, variables, requestHeaders: { ...requestHeaders, ...wrappedRequestHeaders }, signal }), 'categories', 'query', variables);
+    },
+    checkConnection(variables: CheckConnectionMutationVariables, requestHeaders?: GraphQLClientRequestHeaders, signal?: RequestInit['signal']): Promise<CheckConnectionMutation> {
+      return withWrapper((wrappedRequestHeaders) => client.request<CheckConnectionMutation>({ document: CheckConnectionDocument, variables, requestHeaders: { ...requestHeaders, ...wrappedRequestHeaders }, signal }), 'checkConnection', 'mutation', variables);
     },
     configureIntegration(variables: ConfigureIntegrationMutationVariables, requestHeaders?: GraphQLClientRequestHeaders, signal?: RequestInit['signal']): Promise<ConfigureIntegrationMutation> {
       return withWrapper((wrappedRequestHeaders) => client.request<ConfigureIntegrationMutation>({ document: ConfigureIntegrationDocument, variables, requestHeaders: { ...requestHeaders, ...wrappedRequestHeaders }, signal }), 'configureIntegration', 'mutation', variables);

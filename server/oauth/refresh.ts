@@ -85,7 +85,9 @@ export async function refreshIfDue(
       // A token the provider rejected (a proxied call's 401) is due whatever its expiry says,
       // unless another caller already replaced it.
       const due = opts.rejectedAccessToken !== undefined ? canRenew(stored) && stored.type === "OAUTH2" && stored.tokens.accessToken === opts.rejectedAccessToken : needsRefresh(stored, opts.marginMs);
-      if (stored.type !== "OAUTH2" || row.status !== "ACTIVE" || !due) return stored;
+      // A connection the provider refused (NEEDS_REAUTH) is not refreshed; one whose health check
+      // failed (DEGRADED, REVOKED) still is: its token may be what recovers it.
+      if (stored.type !== "OAUTH2" || row.status === "NEEDS_REAUTH" || !due) return stored;
       try {
         const client = orgClient ?? (await grantClient(services, meta.organizationId, entry, stored.values ?? {}));
         const tokens = await renewedTokens(services, entry, client, stored);
@@ -127,7 +129,7 @@ export async function refreshIfDue(
 /** One pass of the background refresher: tokens expiring soon, each under its own lock. */
 export async function refreshExpiringTokens(services: Services, limit = 100): Promise<number> {
   const due = await services.prisma.connection.findMany({
-    where: { status: "ACTIVE", authType: "OAUTH2", tokenExpiresAt: { lt: new Date(Date.now() + BACKGROUND_MARGIN_MS) } },
+    where: { status: { not: "NEEDS_REAUTH" }, authType: "OAUTH2", tokenExpiresAt: { lt: new Date(Date.now() + BACKGROUND_MARGIN_MS) } },
     select: { id: true },
     orderBy: { tokenExpiresAt: "asc" },
     take: limit,

@@ -8,6 +8,7 @@ import "./connections.js";
 import "./oauth-apps.js";
 import "./events.js";
 import "./webhooks.js";
+import "./health.js";
 import "./errors.js";
 
 export const schema = lexicographicSortSchema(builder.toSchema());

@@ -40,7 +40,7 @@ function checkUrl(services: Services, raw: string): string {
   }
   if (raw.length > MAX_URL_LENGTH) throw badInput("Invalid webhook URL", [{ field: "url", message: `at most ${MAX_URL_LENGTH} characters` }]);
   try {
-    checkDestination(url, { allowLoopback: services.config.egress.allowLoopback });
+    checkDestination(url, services.egress);
   } catch (e) {
     if (e instanceof DestinationBlocked) throw badInput("This webhook URL cannot be used", [{ field: "url", message: e.message }]);
     throw e;

@@ -71,7 +71,7 @@ async function deliver(services: Services, claim: Claim): Promise<void> {
     const body = webhookPayload(delivery.event);
     const headers = webhookHeaders(signingSecrets(services.vault, delivery.endpoint), delivery.event.id, Math.floor(startedAt.getTime() / 1000), body);
     outcome = await postWebhook(delivery.endpoint.url, headers, body, {
-      policy: { allowLoopback: services.config.egress.allowLoopback },
+      policy: services.egress,
       timeoutMs: services.config.webhooks.timeoutMs,
     });
   } catch (e) {

@@ -146,6 +146,13 @@ const CASES: Record<string, Case> = {
       expect(to.connections).toEqual(from.connections);
     },
   },
+  "Mutation.checkConnection(id)": {
+    query: `mutation($id: ID!) { checkConnection(id: $id) { ${CONNECTION_FIELDS} lastHealthCheck { outcome } } }`,
+    variables: (id) => ({ id }),
+    victimId: (v) => v.connectionId,
+    unknownId: UNKNOWN_UUID,
+    expected: (a) => expect(codeOf(a)).toBe("NOT_FOUND"),
+  },
   "Query.event(id)": {
     query: `query($id: ID!) { event(id: $id) { id type connectionId data } }`,
     variables: (id) => ({ id }),
