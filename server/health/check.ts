@@ -5,6 +5,7 @@
 // (or `successField` false) REVOKED, anything else DEGRADED. The status moves in one conditional
 // statement with its event, so each transition is reported once, whoever checks.
 import type { Connection } from "../generated/prisma/client.js";
+import { readCappedBody } from "../egress.js";
 import { ServiceError } from "../errors.js";
 import { recordEvent } from "../events/record.js";
 import { sendAuthorizedRequest } from "../proxy/authorized-request.js";
@@ -18,20 +19,11 @@ export const CHECKED_STATUSES: HealthStatus[] = ["ACTIVE", "DEGRADED", "REVOKED"
 const BODY_CAP = 16 * 1024;
 
 async function readJson(body: NodeJS.ReadableStream & { destroy(): void }): Promise<unknown> {
-  const chunks: Buffer[] = [];
-  let size = 0;
+  const { text, truncated } = await readCappedBody(body, BODY_CAP);
   try {
-    for await (const chunk of body) {
-      const b = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk);
-      chunks.push(b);
-      size += b.length;
-      if (size > BODY_CAP) return undefined;
-    }
-    return JSON.parse(Buffer.concat(chunks).toString("utf8"));
+    return truncated ? undefined : JSON.parse(text);
   } catch {
     return undefined;
-  } finally {
-    body.destroy();
   }
 }
 

@@ -1,7 +1,7 @@
 // One delivery attempt on the wire: a POST through the egress guard (https only, loopback only
 // behind its switch, the address checked after DNS resolution, redirects not followed), with a
 // deadline, and the response read up to a cap: enough to show the customer what their server said.
-import { egressRequest, EgressTimeout, isDestinationBlocked, type EgressPolicy } from "../egress.js";
+import { egressRequest, EgressTimeout, isDestinationBlocked, readCappedBody, type EgressPolicy } from "../egress.js";
 
 /** How much of a response body is read, and kept as the attempt's excerpt. */
 export const RESPONSE_EXCERPT_BYTES = 2_048;
@@ -36,7 +36,7 @@ export async function postWebhook(url: string, headers: Record<string, string>, 
       body: Buffer.from(body),
       timeoutMs: opts.timeoutMs,
     });
-    const excerpt = await readCapped(res, RESPONSE_EXCERPT_BYTES);
+    const excerpt = (await readCappedBody(res, RESPONSE_EXCERPT_BYTES)).text;
     const status = res.statusCode ?? 0;
     const ok = status >= 200 && status < 300;
     return {
@@ -53,23 +53,4 @@ export async function postWebhook(url: string, headers: Record<string, string>, 
       : `request failed: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`;
     return { statusCode: null, durationMs: elapsed(), error: reason.slice(0, 300), responseExcerpt: null, retryAfterMs: null };
   }
-}
-
-/** Reads at most `cap` bytes of the body, then drops the connection's rest. */
-async function readCapped(res: NodeJS.ReadableStream & { destroy(): void }, cap: number): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  try {
-    for await (const chunk of res) {
-      const b = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk);
-      chunks.push(b);
-      size += b.length;
-      if (size >= cap) break;
-    }
-  } catch {
-    // A body that fails midway still leaves what arrived.
-  } finally {
-    res.destroy();
-  }
-  return Buffer.concat(chunks).subarray(0, cap).toString("utf8");
 }
