@@ -19,13 +19,15 @@ FROM (
 WHERE c.id = due.id
 RETURNING c.id, c."organizationId", c."integrationSlug"`;
 
+/** Connections one pass of one instance checks at most. */
+export const PASS_LIMIT = 50;
 /** Connections one instance checks at once. */
 const CONCURRENCY = 8;
 
 export type HealthCheckJob = { stop(): Promise<void> };
 
 /** One pass: claims what is due (at most `limit`) and checks it; returns how many were checked. */
-export async function runDueHealthChecks(services: Services, limit = 50): Promise<number> {
+export async function runDueHealthChecks(services: Services, limit = PASS_LIMIT): Promise<number> {
   const settings = services.config.healthChecks;
   const slugs = services.catalog.all().filter((e) => e.api?.healthCheck).map((e) => e.slug);
   if (!slugs.length) return 0;
@@ -47,20 +49,23 @@ export async function runDueHealthChecks(services: Services, limit = 50): Promis
   return claimed.length;
 }
 
-/** Passes every `pollIntervalMs` until stopped; a full pass looks again at once. */
+/**
+ * A pass every `pollIntervalMs` until stopped, each checking at most PASS_LIMIT connections: a
+ * backlog (every connection due at once after an upgrade) is worked off at that pace rather than
+ * in a burst at the providers, and the checks it makes are then an interval apart, spread out.
+ */
 export function startHealthChecks(services: Services): HealthCheckJob {
   const settings = services.config.healthChecks;
   let stopped = false;
   let wake: (() => void) | undefined;
   const loop = (async () => {
     while (!stopped) {
-      let checked = 0;
       try {
-        checked = await runDueHealthChecks(services);
+        await runDueHealthChecks(services);
       } catch (e) {
         if (!stopped) services.logger.warn({ err: { message: (e as Error).message } }, "health check pass failed");
       }
-      if (checked < 50 && !stopped) {
+      if (!stopped) {
         await new Promise<void>((resolve) => {
           wake = resolve;
           setTimeout(resolve, settings.pollIntervalMs).unref();
