@@ -6,7 +6,7 @@
 //   npm run bench -- --quick   seconds per scenario, for CI: exits non-zero on any error or failed
 //                              request, never on speed
 //   npm run bench -- --only=hot,flows   only the scenarios whose key is listed (hot, proxy,
-//                              growth, flows, redis, idle, round-trips, catalog-growth, sdk), for a quick
+//                              growth, flows, redis, idle, webhooks, round-trips, catalog-growth, sdk), for a quick
 //                              before/after while working on one path
 //   npm run bench -- --cpu-prof   each server under test writes a V8 CPU profile into
 //                              bench/results/profiles/ when it stops (open it in Chrome's DevTools
@@ -28,8 +28,16 @@ import { measureRoundTrips } from "./round-trips.js";
 import { measureSdkSize } from "./sdk-size.js";
 import { startPgliteServer, startPostgresServers, type ServerUnderTest } from "./servers-under-test.js";
 import { measureDeliveryAcrossInstances, measureDeliveryOnOneInstance, type FlowPlan } from "./subscriptions.js";
+import { measureWebhookDelivery, WEBHOOK_BENCH_ENV, type WebhookPlan } from "./webhook-delivery.js";
 
-type Plan = { hot: HotPathTimes; flows: FlowPlan; idle: IdlePlan; credentialsGrowth: { sizes: number[]; length: LoadLength }; catalogGrowth: number[] };
+type Plan = {
+  hot: HotPathTimes;
+  flows: FlowPlan;
+  idle: IdlePlan;
+  credentialsGrowth: { sizes: number[]; length: LoadLength };
+  catalogGrowth: number[];
+  webhooks: WebhookPlan;
+};
 
 const PLANS: Record<Report["mode"], Plan> = {
   full: {
@@ -38,6 +46,7 @@ const PLANS: Record<Report["mode"], Plan> = {
     idle: { count: 10_000, openSeconds: 30, inFlight: 200, catalog: { minSeconds: 2, minRequests: 50, maxSeconds: 15 }, cpuSeconds: 2 },
     credentialsGrowth: { sizes: [10, 1_000, 100_000], length: { seconds: 2 } },
     catalogGrowth: [91, 1_000, 10_000],
+    webhooks: { events: 500, concurrency: 10, deadlineMs: 120_000 },
   },
   quick: {
     // A number of requests, not a time: every path exercised however busy the machine is.
@@ -46,6 +55,7 @@ const PLANS: Record<Report["mode"], Plan> = {
     idle: { count: 200, openSeconds: 60, inFlight: 50, catalog: { minSeconds: 0, minRequests: 20, maxSeconds: 60 }, cpuSeconds: 1 },
     credentialsGrowth: { sizes: [10, 100, 1_000], length: { requests: 30 } },
     catalogGrowth: [91, 300, 1_000],
+    webhooks: { events: 20, concurrency: 5, deadlineMs: 60_000 },
   },
 };
 
@@ -73,6 +83,7 @@ const ROW_ORDER = [
   "flows-per-second-",
   "round-trips-",
   "idle-subscriptions-",
+  "webhooks-",
   "sdk-size",
   "catalog-growth",
   "credentials-growth",
@@ -178,6 +189,16 @@ async function main(): Promise<number> {
       const request = graphqlRequest(CATALOG_SEARCH, server.apiKey);
       return measureIdleSubscriptions(server, { request, expectBody: (await sendOnce(server.url, request)).body }, plan.idle);
     });
+    for (const count of [1, 2]) {
+      await scenario("webhooks", `webhook delivery, ${count} PostgreSQL instance${count > 1 ? "s" : ""}`, async () => {
+        const started = await startPostgresServers(`webhooks-${count}`, count, { env: WEBHOOK_BENCH_ENV });
+        try {
+          return await measureWebhookDelivery(started.servers, plan.webhooks);
+        } finally {
+          await started.stop();
+        }
+      });
+    }
     await cleanup(); // the child servers: what follows runs in this process
     await scenario("round-trips", "database round trips per flow, PGlite", () => measureRoundTrips("pglite"));
     await scenario("round-trips", "database round trips per flow, PostgreSQL", () => measureRoundTrips("postgres"));

@@ -67,9 +67,13 @@ export async function startPgliteServer(name = "pglite", env: Record<string, str
  * `count` instances on one fresh PostgreSQL database; with `redis`, sharing session events
  * through Redis (REDIS_URL, ONE_RUNTIME_TEST_REDIS_URL to point elsewhere) as a deployment does.
  */
-export async function startPostgresServers(name: string, count: number, opts: { redis?: boolean } = {}): Promise<{ servers: ServerUnderTest[]; stop(): Promise<void> }> {
+export async function startPostgresServers(
+  name: string,
+  count: number,
+  opts: { redis?: boolean; env?: Record<string, string> } = {},
+): Promise<{ servers: ServerUnderTest[]; stop(): Promise<void> }> {
   const db = await createTestDatabase();
-  const env = { ...BENCH_ENV, DATABASE_URL: db.url, ONE_RUNTIME_ENCRYPTION_KEY: newEncryptionKey(), ...(opts.redis ? { REDIS_URL } : {}) };
+  const env = { ...BENCH_ENV, DATABASE_URL: db.url, ONE_RUNTIME_ENCRYPTION_KEY: newEncryptionKey(), ...(opts.redis ? { REDIS_URL } : {}), ...opts.env };
   const started = await Promise.allSettled(Array.from({ length: count }, (_, i) => spawnInstance(count > 1 ? `${name}-${i + 1}` : name, env)));
   const instances = started.flatMap((s) => (s.status === "fulfilled" ? [s.value] : []));
   const stop = async () => {

@@ -16,6 +16,8 @@ export type { RetryPolicy } from "./retries.js";
 export type { ProxyQuery, ProxyRequest, ProxyResponse } from "./proxy.js";
 export { ProxyPageError } from "./pages.js";
 export type { ProxyNextRequest, ProxyPage, ProxyPagesRequest } from "./pages.js";
+export { verifyWebhook, WebhookVerificationError } from "./webhooks.js";
+export type { VerifyWebhookInput, WebhookEvent, WebhookEventType } from "./webhooks.js";
 // Every operation's result and variables type, and the enums and inputs they use
 // (e.g. `ConnectionsQuery`, `CreateHostedConnectionSessionInput`, `AuthType`).
 export type * from "./generated/sdk.js";

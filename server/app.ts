@@ -9,6 +9,8 @@ import { loadCatalog } from "./catalog/load.js";
 import { ConfigError, type Config } from "./config.js";
 import { acquireDataDirLock, newAdminToken } from "./db/data-dir-lock.js";
 import { applyMigrations } from "./db/migrations.js";
+import { listenForEventNotices } from "./events/notices.js";
+import { deleteExpiredEvents } from "./events/retention.js";
 import { openStore, type QueryObserver, type Store } from "./db/store.js";
 import { createHealth, type DependencyCheck } from "./http/health.js";
 import { createMetrics } from "./http/metrics.js";
@@ -19,6 +21,8 @@ import { createLogger, type Logger } from "./logger.js";
 import { createApiKeyVerifier } from "./organizations/api-key-verifier.js";
 import { redirectUri } from "./oauth/apps.js";
 import { refreshExpiringTokens } from "./oauth/refresh.js";
+import { startDeliveryWorker } from "./webhooks/worker.js";
+import { startHealthChecks } from "./health/schedule.js";
 import { sandboxEntry } from "./oauth/sandbox.js";
 import { ensureDevOrganization, type DevOrganization } from "./organizations/dev-organization.js";
 import { createSessionEvents, type SessionEvents } from "./pubsub.js";
@@ -45,6 +49,7 @@ export type RunningServer = {
 
 export const SWEEP_INTERVAL_MS = 30_000;
 export const REFRESH_INTERVAL_MS = 60_000;
+export const EVENT_RETENTION_INTERVAL_MS = 3_600_000;
 
 type Cleanups = (() => Promise<unknown>)[];
 
@@ -136,6 +141,13 @@ function startBackgroundJobs(services: Services, cleanups: Cleanups) {
   every(SWEEP_INTERVAL_MS, "expiry sweep", () => expireDueSessions(services));
   every(SWEEP_INTERVAL_MS, "closed popup sweep", () => cancelAbandonedPopups(services));
   every(REFRESH_INTERVAL_MS, "token refresher", () => refreshExpiringTokens(services));
+  every(EVENT_RETENTION_INTERVAL_MS, "event retention", () => deleteExpiredEvents(services));
+  const deliveries = startDeliveryWorker(services);
+  cleanups.push(() => deliveries.stop());
+  if (services.config.healthChecks.intervalMs > 0) {
+    const healthChecks = startHealthChecks(services);
+    cleanups.push(() => healthChecks.stop());
+  }
 }
 
 /** `onQuery`: every statement Prisma sends (benchmarks count round trips); off by default. */
@@ -171,6 +183,9 @@ export async function startServer(
     const synced = await syncCatalogToDatabase(store.prisma, catalog);
     logger.info({ integrations: catalog.size, categories: catalog.categories.length, ...synced }, "catalog loaded");
 
+    const eventNotices = await listenForEventNotices(store);
+    cleanups.push(() => eventNotices.close());
+
     const checks: Record<string, DependencyCheck> = { database: (ms) => store.ping(ms) };
     const { events, watcherSlots } = await openSessionEvents(config, logger, checks);
     cleanups.push(() => events.close());
@@ -186,7 +201,7 @@ export async function startServer(
     const egress = { ...config.egress, ...(opts.egressLookup ? { lookup: opts.egressLookup } : {}) };
     const apiKeys = createApiKeyVerifier(store.prisma, events, { ttlMs: config.apiKeyCacheMs });
     cleanups.push(async () => apiKeys.close());
-    const services: Services = { config, publicUrl: () => publicUrl, prisma: store.prisma, storeKind: store.kind, catalog, vault, events, apiKeys, watcherSlots, rateLimits, logger, egress };
+    const services: Services = { config, publicUrl: () => publicUrl, prisma: store.prisma, storeKind: store.kind, catalog, vault, events, eventNotices, apiKeys, watcherSlots, rateLimits, logger, egress };
     const catalogCache = createCatalogCache();
     const yoga = createGraphQL(services, catalogCache);
     const adminToken = embedded ? newAdminToken() : undefined;

@@ -60,6 +60,11 @@ const rateLimit = (fallback: string) =>
  */
 export const DEFAULT_RATE_LIMITS = { apiKey: "3000/10s", session: "120/60s", anonymous: "1200/60s" } as const;
 
+/** A duration in milliseconds between `min` and `max`, with a default. */
+const millis = (fallback: number, min: number, max: number) => z.preprocess(emptyAsUndefined, z.coerce.number().int().min(min).max(max).default(fallback));
+
+const HOUR_MS = 3_600_000;
+
 const envSchema = z.object({
   PORT: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(0).max(65535).default(4000)),
   HOST: z.preprocess(emptyAsUndefined, z.string().default("127.0.0.1")),
@@ -81,6 +86,17 @@ const envSchema = z.object({
   ONE_RUNTIME_PROXY_TIMEOUT_SECONDS: z.preprocess(emptyAsUndefined, z.coerce.number().min(1).max(600).default(60)),
   ONE_RUNTIME_PROXY_MAX_BODY_MB: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(1).max(10240).default(100)),
   NODE_ENV: z.string().optional(),
+  ONE_RUNTIME_HEALTH_CHECK_INTERVAL_MS: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(0).max(30 * 24 * HOUR_MS).default(6 * HOUR_MS)),
+  ONE_RUNTIME_HEALTH_CHECK_POLL_MS: millis(30_000, 10, HOUR_MS),
+  ONE_RUNTIME_HEALTH_CHECK_TIMEOUT_MS: millis(10_000, 100, 60_000),
+  ONE_RUNTIME_EVENT_RETENTION_DAYS: z.preprocess(emptyAsUndefined, z.coerce.number().min(1).max(3650).default(30)),
+  ONE_RUNTIME_WEBHOOK_POLL_MS: millis(5_000, 10, 300_000),
+  ONE_RUNTIME_WEBHOOK_BACKOFF_BASE_MS: millis(5_000, 1, HOUR_MS),
+  ONE_RUNTIME_WEBHOOK_BACKOFF_MAX_MS: millis(HOUR_MS, 1, 24 * HOUR_MS),
+  ONE_RUNTIME_WEBHOOK_RETRY_WINDOW_MS: millis(24 * HOUR_MS, 1_000, 7 * 24 * HOUR_MS),
+  ONE_RUNTIME_WEBHOOK_TIMEOUT_MS: millis(10_000, 100, 60_000),
+  ONE_RUNTIME_WEBHOOK_DISABLE_AFTER: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(1).max(100_000).default(50)),
+  ONE_RUNTIME_WEBHOOK_SECRET_OVERLAP_MS: millis(24 * HOUR_MS, 0, 7 * 24 * HOUR_MS),
   ONE_RUNTIME_RATE_LIMIT_API_KEY: rateLimit(DEFAULT_RATE_LIMITS.apiKey),
   ONE_RUNTIME_RATE_LIMIT_SESSION: rateLimit(DEFAULT_RATE_LIMITS.session),
   ONE_RUNTIME_RATE_LIMIT_ANONYMOUS: rateLimit(DEFAULT_RATE_LIMITS.anonymous),
@@ -123,8 +139,33 @@ export type Config = {
    * and the cap on each request and response body it carries.
    */
   proxy: { timeoutMs: number; maxBodyBytes: number };
+  /** How long events (with their webhook deliveries and attempts) are kept. */
+  eventRetentionMs: number;
+  /**
+   * Connection health checks (server/health/): each connection whose integration names one is
+   * checked every `intervalMs` (0: only on demand); instances look for due checks every `pollIntervalMs`.
+   */
+  healthChecks: { intervalMs: number; pollIntervalMs: number; timeoutMs: number };
   /** How long a verified API key is trusted without asking the database again; 0 = never cached. */
   apiKeyCacheMs: number;
+  /** Webhook delivery (server/webhooks/): timing knobs, small in tests, defaults for production. */
+  webhooks: WebhookSettings;
+};
+
+export type WebhookSettings = {
+  /** How often each instance looks for due deliveries when no doorbell rang. */
+  pollIntervalMs: number;
+  /** The first retry's delay; each further one doubles (with jitter) up to `backoffMaxMs`. */
+  backoffBaseMs: number;
+  backoffMaxMs: number;
+  /** How long after an event (or its replay) a failing delivery is retried. */
+  retryWindowMs: number;
+  /** One attempt's deadline, for the response's headers and again for its body. */
+  timeoutMs: number;
+  /** Consecutive failed attempts after which an endpoint is disabled. */
+  disableAfterFailures: number;
+  /** How long a rotated-out secret still signs deliveries beside the new one. */
+  previousSecretValidMs: number;
 };
 
 /** A configuration the service refuses to start with; its message is one line, for stderr. */
@@ -160,6 +201,21 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       allowLoopback: e.ONE_RUNTIME_EGRESS_ALLOW_LOOPBACK ? e.ONE_RUNTIME_EGRESS_ALLOW_LOOPBACK === "true" : !e.DATABASE_URL && !production,
     },
     proxy: { timeoutMs: e.ONE_RUNTIME_PROXY_TIMEOUT_SECONDS * 1000, maxBodyBytes: e.ONE_RUNTIME_PROXY_MAX_BODY_MB * 1024 * 1024 },
+    eventRetentionMs: e.ONE_RUNTIME_EVENT_RETENTION_DAYS * 24 * HOUR_MS,
+    healthChecks: {
+      intervalMs: e.ONE_RUNTIME_HEALTH_CHECK_INTERVAL_MS,
+      pollIntervalMs: e.ONE_RUNTIME_HEALTH_CHECK_POLL_MS,
+      timeoutMs: e.ONE_RUNTIME_HEALTH_CHECK_TIMEOUT_MS,
+    },
+    webhooks: {
+      pollIntervalMs: e.ONE_RUNTIME_WEBHOOK_POLL_MS,
+      backoffBaseMs: e.ONE_RUNTIME_WEBHOOK_BACKOFF_BASE_MS,
+      backoffMaxMs: e.ONE_RUNTIME_WEBHOOK_BACKOFF_MAX_MS,
+      retryWindowMs: e.ONE_RUNTIME_WEBHOOK_RETRY_WINDOW_MS,
+      timeoutMs: e.ONE_RUNTIME_WEBHOOK_TIMEOUT_MS,
+      disableAfterFailures: e.ONE_RUNTIME_WEBHOOK_DISABLE_AFTER,
+      previousSecretValidMs: e.ONE_RUNTIME_WEBHOOK_SECRET_OVERLAP_MS,
+    },
     rateLimits: { apiKey: e.ONE_RUNTIME_RATE_LIMIT_API_KEY, session: e.ONE_RUNTIME_RATE_LIMIT_SESSION, anonymous: e.ONE_RUNTIME_RATE_LIMIT_ANONYMOUS },
   };
 }

@@ -119,3 +119,25 @@ export function egressRequest(url: URL, policy: EgressPolicy, request: EgressReq
     }
   });
 }
+
+/**
+ * Reads at most `cap` bytes of a response body (what arrived, if it fails midway), then destroys
+ * the stream: a provider or receiver cannot make us hold more. `truncated` when there was more.
+ */
+export async function readCappedBody(body: NodeJS.ReadableStream & { destroy(): void }, cap: number): Promise<{ text: string; truncated: boolean }> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  try {
+    for await (const chunk of body) {
+      const b = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk);
+      chunks.push(b);
+      size += b.length;
+      if (size > cap) break;
+    }
+  } catch {
+    // A body that fails midway still leaves what arrived.
+  } finally {
+    body.destroy();
+  }
+  return { text: Buffer.concat(chunks).subarray(0, cap).toString("utf8"), truncated: size > cap };
+}

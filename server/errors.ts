@@ -27,6 +27,7 @@ export const ERROR_CODES = [
       "Stored credentials (a connection's, or an OAuth app's client secret) failed their integrity check: altered in the database, or encrypted with a key this server does not have. Nothing is returned and the operator is alerted in the log; re-authorize the connection or configure the OAuth app again.",
   },
   { code: "RATE_LIMITED", thrown: true, description: "Too many requests for this API key, session token or address (HTTP 429 with `Retry-After`, in seconds), or too many subscriptions for one session or operations on one WebSocket (retry once some have ended)." },
+  { code: "HEALTH_CHECK_NOT_SUPPORTED", thrown: true, description: "The connection's integration names no health check in the catalog, so checkConnection cannot check it." },
   { code: "PROXY_NOT_SUPPORTED", thrown: true, description: "The connection's integration has no API base URL in the catalog, so it cannot be called through the proxy." },
   { code: "PATH_REFUSED", thrown: true, description: "A proxied request's path could leave the integration's API base URL (`..`, an encoded slash or backslash, an absolute URL, a host in the path, a control character) and was refused." },
   { code: "DESTINATION_BLOCKED", thrown: true, description: "The integration's API address is one the service never calls: private, link-local, metadata, or loopback without the development switch, judged after DNS resolution." },

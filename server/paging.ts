@@ -38,3 +38,28 @@ export function pageOf<T>(rows: T[], size: number, totalCount: number, cursorOf:
   const last = nodes.at(-1);
   return { nodes, totalCount, pageInfo: { hasNextPage: rows.length > size, endCursor: last ? cursorOf(last) : null } };
 }
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+type Position = { createdAt: Date; id: string };
+
+/**
+ * Cursors for a list ordered by (createdAt, id): a keyset that stays stable while rows are added.
+ * `after` is the filter for the rows past a position, newest-first (`desc`) or oldest-first.
+ */
+export function timeOrderedCursors(kind: string) {
+  const codec = cursorCodec(kind);
+  return {
+    encode: (row: Position) => codec.encode(`${row.createdAt.toISOString()}|${row.id}`),
+    decode(cursor: string): Position {
+      const [at, id] = codec.decode(cursor).split("|");
+      const createdAt = new Date(at ?? "");
+      if (Number.isNaN(createdAt.getTime()) || !id || !UUID.test(id)) throw invalidCursor();
+      return { createdAt, id };
+    },
+    after(position: Position, order: "asc" | "desc") {
+      const past = order === "desc" ? "lt" : "gt";
+      return { OR: [{ createdAt: { [past]: position.createdAt } }, { createdAt: position.createdAt, id: { [past]: position.id } }] };
+    },
+  };
+}

@@ -4,6 +4,7 @@ import type { Catalog } from "./catalog/catalog.js";
 import type { PrismaClient } from "./generated/prisma/client.js";
 import type { EgressPolicy } from "./egress.js";
 import type { Logger } from "./logger.js";
+import type { EventNotices } from "./events/notices.js";
 import type { ApiKeyVerifier } from "./organizations/api-key-verifier.js";
 import type { SessionEvents } from "./pubsub.js";
 import type { RateLimits } from "./rate-limits.js";
@@ -20,6 +21,8 @@ export type Services = {
   catalog: Catalog;
   vault: Vault;
   events: SessionEvents;
+  /** "New events for organization X", from any instance (connection and session events, webhooks). */
+  eventNotices: EventNotices;
   /** API keys to organizations, cached for `config.apiKeyCacheMs` (revocations reach every instance at once). */
   apiKeys: ApiKeyVerifier;
   /** The per-session cap on subscriptions, across instances when Redis is configured. */

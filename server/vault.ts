@@ -7,7 +7,7 @@ import { chmod, mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { ServiceError } from "./errors.js";
 
-export type VaultBinding = { purpose: "connection-credentials" | "oauth-client-secret" | "oauth-flow"; organizationId: string; rowId: string };
+export type VaultBinding = { purpose: "connection-credentials" | "oauth-client-secret" | "oauth-flow" | "webhook-secret"; organizationId: string; rowId: string };
 export type Sealed = { ciphertext: string; keyId: string };
 /** Why a ciphertext did not open: its key is not configured, or it fails authentication (altered, moved, or another key under that id). */
 export type OpenFailureReason = "key-not-configured" | "integrity";

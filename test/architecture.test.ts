@@ -72,7 +72,7 @@ const LAYERS: { name: string; matches: (file: string) => boolean }[] = [
     name: "foundation",
     matches: (f) => f.startsWith("db/") || ["config.ts", "logger.ts", "errors.ts", "crypto-tokens.ts", "vault.ts", "pubsub.ts", "redis-events.ts", "watcher-slots.ts", "rate-limits.ts", "paging.ts", "validation.ts", "egress.ts"].includes(f),
   },
-  { name: "domain", matches: (f) => /^(catalog|sessions|connections|oauth|organizations|admin|proxy)\//.test(f) || ["services.ts", "principal.ts"].includes(f) },
+  { name: "domain", matches: (f) => /^(catalog|sessions|connections|oauth|organizations|admin|proxy|events|webhooks|health)\//.test(f) || ["services.ts", "principal.ts"].includes(f) },
   { name: "schema", matches: (f) => f.startsWith("schema/") },
   { name: "transport", matches: (f) => f.startsWith("http/") || ["yoga.ts", "ws.ts"].includes(f) },
   { name: "start-up", matches: (f) => ["app.ts", "main.ts", "admin/cli.ts", "db/migrate-cli.ts"].includes(f) },

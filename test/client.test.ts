@@ -49,19 +49,44 @@ describe("createOneRuntimeClient", () => {
   it("has one method per backend operation, and proxy", () => {
     expect(Object.keys(or).sort()).toEqual([
       "categories",
+      "checkConnection",
       "configureIntegration",
       "connection",
       "connectionCredentials",
       "connections",
       "createHostedConnectionSession",
+      "createWebhookEndpoint",
       "deleteConnection",
+      "deleteWebhookEndpoint",
+      "disableWebhookEndpoint",
+      "event",
+      "events",
       "integration",
       "integrationConfigs",
       "integrations",
       "oauthRedirectUri",
       "proxy",
+      "replayWebhookEvents",
+      "rotateWebhookSecret",
+      "updateWebhookEndpoint",
       "viewer",
+      "webhookDeliveries",
+      "webhookEndpoint",
+      "webhookEndpoints",
     ]);
+  });
+
+  it("manages webhook endpoints and reads events with typed results", async () => {
+    const { secret, endpoint } = await or.createWebhookEndpoint({ url: "https://hooks.example.com/typed", eventTypes: ["CONNECTION_CREATED"] });
+    expect(secret).toMatch(/^whsec_/);
+    expect(endpoint).toMatchObject({ url: "https://hooks.example.com/typed", eventTypes: ["CONNECTION_CREATED"], enabled: true });
+    expect((await or.disableWebhookEndpoint({ id: endpoint.id })).enabled).toBe(false);
+    expect((await or.webhookEndpoints()).nodes.map((e) => e.id)).toContain(endpoint.id);
+    const page = await or.events({ first: 5 });
+    expect(page.totalCount).toBeGreaterThanOrEqual(0);
+    expect(await or.event({ id: "00000000-0000-4000-8000-000000000000" })).toBeNull();
+    await or.deleteWebhookEndpoint({ id: endpoint.id });
+    expect(await or.webhookEndpoint({ id: endpoint.id })).toBeNull();
   });
 
   it("refuses a missing API key and a base URL that is not http(s), before any request", () => {

@@ -10,8 +10,12 @@ export type AuthType =
 export type ConnectionStatus =
   /** Usable. */
   | 'ACTIVE'
+  /** The last health check failed for another reason than the credentials (the provider erred or timed out). */
+  | 'DEGRADED'
   /** The provider refused our refresh; create a session with `connectionId` to re-authorize. */
-  | 'NEEDS_REAUTH';
+  | 'NEEDS_REAUTH'
+  /** The last health check's request was refused (the credentials were revoked or rotated): re-authorize it. */
+  | 'REVOKED';
 
 /** Every value a GraphQL error's `extensions.code` may take. Match on the code, never on the message. */
 export type ErrorCode =
@@ -31,6 +35,8 @@ export type ErrorCode =
   | 'GRAPHQL_PARSE_FAILED'
   /** The document does not validate against the schema (e.g. an unknown field or a missing argument). */
   | 'GRAPHQL_VALIDATION_FAILED'
+  /** The connection's integration names no health check in the catalog, so checkConnection cannot check it. */
+  | 'HEALTH_CHECK_NOT_SUPPORTED'
   /** The hosted connection session does not offer this integration: it is outside the session's allowed integrations, unknown, or not connectable by the organization. */
   | 'INTEGRATION_NOT_ALLOWED'
   /** The OAuth2 integration has no OAuth app configured for this organization (configureIntegration). */
@@ -72,6 +78,31 @@ export type ErrorCode =
   /** No valid credential: the API key or session token is missing, malformed, unknown or revoked (HTTP 401). */
   | 'UNAUTHENTICATED';
 
+/** What an event reports. On the wire (webhook payloads) the same names are dotted and lower case: `connection.created`. */
+export type EventType =
+  /** An end user finished a hosted connection session: a new connection exists. */
+  | 'CONNECTION_CREATED'
+  /** A connection was deleted (its token revoked at the provider where possible). */
+  | 'CONNECTION_DELETED'
+  /** The connection's health check failed: DEGRADED (the provider erred) or REVOKED (credentials refused). */
+  | 'CONNECTION_HEALTH_DEGRADED'
+  /** The connection's health check passes again after a failure. */
+  | 'CONNECTION_HEALTH_RECOVERED'
+  /** The provider refused the refresh token: the connection needs a re-authorization session. */
+  | 'CONNECTION_NEEDS_REAUTH'
+  /** An existing connection was re-authorized in place (same id, new credentials). */
+  | 'CONNECTION_RECONNECTED'
+  /** A token refresh failed for another reason (the provider erred or was unreachable); it is retried. */
+  | 'CONNECTION_REFRESH_FAILED'
+  /** The end user closed or cancelled the hosted connection session. */
+  | 'SESSION_CANCELLED'
+  /** A hosted connection session expired before its flow finished. */
+  | 'SESSION_EXPIRED'
+  /** A hosted connection session ended without a connection because the flow failed. */
+  | 'SESSION_FAILED'
+  /** A webhook endpoint was disabled after too many consecutive failed deliveries. */
+  | 'WEBHOOK_ENDPOINT_DISABLED';
+
 export type HostedConnectionSessionStatus =
   | 'AUTHORIZING'
   | 'CANCELLED'
@@ -79,3 +110,8 @@ export type HostedConnectionSessionStatus =
   | 'EXPIRED'
   | 'FAILED'
   | 'PENDING';
+
+export type WebhookDeliveryStatus =
+  | 'FAILED'
+  | 'PENDING'
+  | 'SUCCEEDED';

@@ -27,8 +27,12 @@ export type ConfigureIntegrationInput = {
 export type ConnectionStatus =
   /** Usable. */
   | 'ACTIVE'
+  /** The last health check failed for another reason than the credentials (the provider erred or timed out). */
+  | 'DEGRADED'
   /** The provider refused our refresh; create a session with `connectionId` to re-authorize. */
-  | 'NEEDS_REAUTH';
+  | 'NEEDS_REAUTH'
+  /** The last health check's request was refused (the credentials were revoked or rotated): re-authorize it. */
+  | 'REVOKED';
 
 export type CreateHostedConnectionSessionInput = {
   /** Instead of integrationSlug: the slugs the end user may pick from in the popup (1 to 500; one means no picker). Neither: the whole catalog. OAuth2 integrations need your OAuth app configured. */
@@ -46,6 +50,31 @@ export type CreateHostedConnectionSessionInput = {
   suggestedConnectionName?: string | null | undefined;
 };
 
+/** What an event reports. On the wire (webhook payloads) the same names are dotted and lower case: `connection.created`. */
+export type EventType =
+  /** An end user finished a hosted connection session: a new connection exists. */
+  | 'CONNECTION_CREATED'
+  /** A connection was deleted (its token revoked at the provider where possible). */
+  | 'CONNECTION_DELETED'
+  /** The connection's health check failed: DEGRADED (the provider erred) or REVOKED (credentials refused). */
+  | 'CONNECTION_HEALTH_DEGRADED'
+  /** The connection's health check passes again after a failure. */
+  | 'CONNECTION_HEALTH_RECOVERED'
+  /** The provider refused the refresh token: the connection needs a re-authorization session. */
+  | 'CONNECTION_NEEDS_REAUTH'
+  /** An existing connection was re-authorized in place (same id, new credentials). */
+  | 'CONNECTION_RECONNECTED'
+  /** A token refresh failed for another reason (the provider erred or was unreachable); it is retried. */
+  | 'CONNECTION_REFRESH_FAILED'
+  /** The end user closed or cancelled the hosted connection session. */
+  | 'SESSION_CANCELLED'
+  /** A hosted connection session expired before its flow finished. */
+  | 'SESSION_EXPIRED'
+  /** A hosted connection session ended without a connection because the flow failed. */
+  | 'SESSION_FAILED'
+  /** A webhook endpoint was disabled after too many consecutive failed deliveries. */
+  | 'WEBHOOK_ENDPOINT_DISABLED';
+
 export type HostedConnectionSessionStatus =
   | 'AUTHORIZING'
   | 'CANCELLED'
@@ -54,10 +83,22 @@ export type HostedConnectionSessionStatus =
   | 'FAILED'
   | 'PENDING';
 
+export type WebhookDeliveryStatus =
+  | 'FAILED'
+  | 'PENDING'
+  | 'SUCCEEDED';
+
 export type CategoriesQueryVariables = Exact<{ [key: string]: never; }>;
 
 
 export type CategoriesQuery = { categories: Array<{ slug: string, name: string, featured: boolean, integrationCount: number }> };
+
+export type CheckConnectionMutationVariables = Exact<{
+  id: string;
+}>;
+
+
+export type CheckConnectionMutation = { checkConnection: { id: string, name: string, status: ConnectionStatus, statusReason: string | null, authType: AuthType, integrationSlug: string, scopes: Array<string>, tokenExpiresAt: string | null, lastRefreshedAt: string | null, metadata: unknown, createdAt: string, updatedAt: string, integration: { slug: string, name: string, description: string, authType: AuthType, categories: Array<string>, logoUrl: string, featured: boolean } | null, endUser: { id: string, name: string | null, email: string | null }, lastHealthCheck: { checkedAt: string, statusCode: number | null, outcome: string | null } | null } };
 
 export type ConfigureIntegrationMutationVariables = Exact<{
   input: ConfigureIntegrationInput;
@@ -71,7 +112,7 @@ export type ConnectionQueryVariables = Exact<{
 }>;
 
 
-export type ConnectionQuery = { connection: { id: string, name: string, status: ConnectionStatus, statusReason: string | null, authType: AuthType, integrationSlug: string, scopes: Array<string>, tokenExpiresAt: string | null, lastRefreshedAt: string | null, metadata: unknown, createdAt: string, updatedAt: string, integration: { slug: string, name: string, description: string, authType: AuthType, categories: Array<string>, logoUrl: string, featured: boolean } | null, endUser: { id: string, name: string | null, email: string | null } } | null };
+export type ConnectionQuery = { connection: { id: string, name: string, status: ConnectionStatus, statusReason: string | null, authType: AuthType, integrationSlug: string, scopes: Array<string>, tokenExpiresAt: string | null, lastRefreshedAt: string | null, metadata: unknown, createdAt: string, updatedAt: string, integration: { slug: string, name: string, description: string, authType: AuthType, categories: Array<string>, logoUrl: string, featured: boolean } | null, endUser: { id: string, name: string | null, email: string | null }, lastHealthCheck: { checkedAt: string, statusCode: number | null, outcome: string | null } | null } | null };
 
 export type ConnectionCredentialsQueryVariables = Exact<{
   id: string;
@@ -88,7 +129,7 @@ export type ConnectionsQueryVariables = Exact<{
 }>;
 
 
-export type ConnectionsQuery = { connections: { totalCount: number, pageInfo: { hasNextPage: boolean, endCursor: string | null }, nodes: Array<{ id: string, name: string, status: ConnectionStatus, statusReason: string | null, authType: AuthType, integrationSlug: string, scopes: Array<string>, tokenExpiresAt: string | null, lastRefreshedAt: string | null, metadata: unknown, createdAt: string, updatedAt: string, integration: { slug: string, name: string, description: string, authType: AuthType, categories: Array<string>, logoUrl: string, featured: boolean } | null, endUser: { id: string, name: string | null, email: string | null } }> } };
+export type ConnectionsQuery = { connections: { totalCount: number, pageInfo: { hasNextPage: boolean, endCursor: string | null }, nodes: Array<{ id: string, name: string, status: ConnectionStatus, statusReason: string | null, authType: AuthType, integrationSlug: string, scopes: Array<string>, tokenExpiresAt: string | null, lastRefreshedAt: string | null, metadata: unknown, createdAt: string, updatedAt: string, integration: { slug: string, name: string, description: string, authType: AuthType, categories: Array<string>, logoUrl: string, featured: boolean } | null, endUser: { id: string, name: string | null, email: string | null }, lastHealthCheck: { checkedAt: string, statusCode: number | null, outcome: string | null } | null }> } };
 
 export type CreateHostedConnectionSessionMutationVariables = Exact<{
   input: CreateHostedConnectionSessionInput;
@@ -97,6 +138,15 @@ export type CreateHostedConnectionSessionMutationVariables = Exact<{
 
 export type CreateHostedConnectionSessionMutation = { createHostedConnectionSession: { sessionToken: string, expiresAt: string, session: { id: string, status: HostedConnectionSessionStatus, createdAt: string, expiresAt: string, completedAt: string | null, connectionId: string | null, connectionName: string | null, suggestedConnectionName: string | null, integrationSlug: string | null, allowedIntegrationSlugs: Array<string>, endUser: { id: string, name: string | null, email: string | null }, integration: { slug: string, name: string, description: string, authType: AuthType, categories: Array<string>, logoUrl: string, featured: boolean } | null, error: { code: string, message: string } | null } } };
 
+export type CreateWebhookEndpointMutationVariables = Exact<{
+  url: string;
+  eventTypes?: Array<EventType> | EventType | null | undefined;
+  description?: string | null | undefined;
+}>;
+
+
+export type CreateWebhookEndpointMutation = { createWebhookEndpoint: { secret: string, endpoint: { id: string, url: string, description: string | null, eventTypes: Array<EventType>, enabled: boolean, disabledAt: string | null, disabledReason: string | null, consecutiveFailures: number, previousSecretValidUntil: string | null, createdAt: string, updatedAt: string } } };
+
 export type DeleteConnectionMutationVariables = Exact<{
   id: string;
 }>;
@@ -104,15 +154,50 @@ export type DeleteConnectionMutationVariables = Exact<{
 
 export type DeleteConnectionMutation = { deleteConnection: { id: string, revocation: { attempted: boolean, succeeded: boolean, error: string | null } } };
 
+export type DeleteWebhookEndpointMutationVariables = Exact<{
+  id: string;
+}>;
+
+
+export type DeleteWebhookEndpointMutation = { deleteWebhookEndpoint: { id: string } };
+
+export type DisableWebhookEndpointMutationVariables = Exact<{
+  id: string;
+}>;
+
+
+export type DisableWebhookEndpointMutation = { disableWebhookEndpoint: { id: string, url: string, description: string | null, eventTypes: Array<EventType>, enabled: boolean, disabledAt: string | null, disabledReason: string | null, consecutiveFailures: number, previousSecretValidUntil: string | null, createdAt: string, updatedAt: string } };
+
+export type EventQueryVariables = Exact<{
+  id: string;
+}>;
+
+
+export type EventQuery = { event: { id: string, type: EventType, createdAt: string, endUserId: string | null, integrationSlug: string | null, connectionId: string | null, sessionId: string | null, data: unknown } | null };
+
+export type EventsQueryVariables = Exact<{
+  type?: EventType | null | undefined;
+  connectionId?: string | null | undefined;
+  first?: number | null | undefined;
+  after?: string | null | undefined;
+}>;
+
+
+export type EventsQuery = { events: { totalCount: number, pageInfo: { hasNextPage: boolean, endCursor: string | null }, nodes: Array<{ id: string, type: EventType, createdAt: string, endUserId: string | null, integrationSlug: string | null, connectionId: string | null, sessionId: string | null, data: unknown }> } };
+
 export type IntegrationSummaryFragment = { slug: string, name: string, description: string, authType: AuthType, categories: Array<string>, logoUrl: string, featured: boolean };
 
 export type CredentialFieldDetailsFragment = { key: string, label: string, secret: boolean, optional: boolean, placeholder: string | null, pattern: string | null, helpText: string | null, helpUrl: string | null, defaultValue: string | null, options: Array<{ value: string, label: string }> | null };
 
 export type IntegrationConfigDetailsFragment = { id: string, integrationSlug: string, oauthClientId: string | null, hasClientSecret: boolean, scopes: Array<string>, enabled: boolean, redirectUri: string, createdAt: string, updatedAt: string };
 
-export type ConnectionDetailsFragment = { id: string, name: string, status: ConnectionStatus, statusReason: string | null, authType: AuthType, integrationSlug: string, scopes: Array<string>, tokenExpiresAt: string | null, lastRefreshedAt: string | null, metadata: unknown, createdAt: string, updatedAt: string, integration: { slug: string, name: string, description: string, authType: AuthType, categories: Array<string>, logoUrl: string, featured: boolean } | null, endUser: { id: string, name: string | null, email: string | null } };
+export type ConnectionDetailsFragment = { id: string, name: string, status: ConnectionStatus, statusReason: string | null, authType: AuthType, integrationSlug: string, scopes: Array<string>, tokenExpiresAt: string | null, lastRefreshedAt: string | null, metadata: unknown, createdAt: string, updatedAt: string, integration: { slug: string, name: string, description: string, authType: AuthType, categories: Array<string>, logoUrl: string, featured: boolean } | null, endUser: { id: string, name: string | null, email: string | null }, lastHealthCheck: { checkedAt: string, statusCode: number | null, outcome: string | null } | null };
 
 export type HostedConnectionSessionDetailsFragment = { id: string, status: HostedConnectionSessionStatus, createdAt: string, expiresAt: string, completedAt: string | null, connectionId: string | null, connectionName: string | null, suggestedConnectionName: string | null, integrationSlug: string | null, allowedIntegrationSlugs: Array<string>, endUser: { id: string, name: string | null, email: string | null }, integration: { slug: string, name: string, description: string, authType: AuthType, categories: Array<string>, logoUrl: string, featured: boolean } | null, error: { code: string, message: string } | null };
+
+export type EventDetailsFragment = { id: string, type: EventType, createdAt: string, endUserId: string | null, integrationSlug: string | null, connectionId: string | null, sessionId: string | null, data: unknown };
+
+export type WebhookEndpointDetailsFragment = { id: string, url: string, description: string | null, eventTypes: Array<EventType>, enabled: boolean, disabledAt: string | null, disabledReason: string | null, consecutiveFailures: number, previousSecretValidUntil: string | null, createdAt: string, updatedAt: string };
 
 export type IntegrationQueryVariables = Exact<{
   slug: string;
@@ -142,10 +227,64 @@ export type OauthRedirectUriQueryVariables = Exact<{ [key: string]: never; }>;
 
 export type OauthRedirectUriQuery = { oauthRedirectUri: string };
 
+export type ReplayWebhookEventsMutationVariables = Exact<{
+  eventId?: string | null | undefined;
+  from?: string | null | undefined;
+  to?: string | null | undefined;
+  endpointId?: string | null | undefined;
+}>;
+
+
+export type ReplayWebhookEventsMutation = { replayWebhookEvents: { queued: number } };
+
+export type RotateWebhookSecretMutationVariables = Exact<{
+  id: string;
+}>;
+
+
+export type RotateWebhookSecretMutation = { rotateWebhookSecret: { secret: string, endpoint: { id: string, url: string, description: string | null, eventTypes: Array<EventType>, enabled: boolean, disabledAt: string | null, disabledReason: string | null, consecutiveFailures: number, previousSecretValidUntil: string | null, createdAt: string, updatedAt: string } } };
+
+export type UpdateWebhookEndpointMutationVariables = Exact<{
+  id: string;
+  url?: string | null | undefined;
+  eventTypes?: Array<EventType> | EventType | null | undefined;
+  description?: string | null | undefined;
+  enabled?: boolean | null | undefined;
+}>;
+
+
+export type UpdateWebhookEndpointMutation = { updateWebhookEndpoint: { id: string, url: string, description: string | null, eventTypes: Array<EventType>, enabled: boolean, disabledAt: string | null, disabledReason: string | null, consecutiveFailures: number, previousSecretValidUntil: string | null, createdAt: string, updatedAt: string } };
+
 export type ViewerQueryVariables = Exact<{ [key: string]: never; }>;
 
 
 export type ViewerQuery = { viewer: { organization: { id: string, name: string } } };
+
+export type WebhookDeliveriesQueryVariables = Exact<{
+  endpointId?: string | null | undefined;
+  eventId?: string | null | undefined;
+  status?: WebhookDeliveryStatus | null | undefined;
+  first?: number | null | undefined;
+  after?: string | null | undefined;
+}>;
+
+
+export type WebhookDeliveriesQuery = { webhookDeliveries: { totalCount: number, pageInfo: { hasNextPage: boolean, endCursor: string | null }, nodes: Array<{ id: string, endpointId: string, status: WebhookDeliveryStatus, attemptCount: number, nextAttemptAt: string | null, lastAttemptAt: string | null, lastStatusCode: number | null, lastError: string | null, createdAt: string, event: { id: string, type: EventType, createdAt: string, endUserId: string | null, integrationSlug: string | null, connectionId: string | null, sessionId: string | null, data: unknown }, attempts: Array<{ id: string, startedAt: string, durationMs: number, statusCode: number | null, error: string | null, responseExcerpt: string | null }> }> } };
+
+export type WebhookEndpointQueryVariables = Exact<{
+  id: string;
+}>;
+
+
+export type WebhookEndpointQuery = { webhookEndpoint: { id: string, url: string, description: string | null, eventTypes: Array<EventType>, enabled: boolean, disabledAt: string | null, disabledReason: string | null, consecutiveFailures: number, previousSecretValidUntil: string | null, createdAt: string, updatedAt: string } | null };
+
+export type WebhookEndpointsQueryVariables = Exact<{
+  first?: number | null | undefined;
+  after?: string | null | undefined;
+}>;
+
+
+export type WebhookEndpointsQuery = { webhookEndpoints: { totalCount: number, pageInfo: { hasNextPage: boolean, endCursor: string | null }, nodes: Array<{ id: string, url: string, description: string | null, eventTypes: Array<EventType>, enabled: boolean, disabledAt: string | null, disabledReason: string | null, consecutiveFailures: number, previousSecretValidUntil: string | null, createdAt: string, updatedAt: string }> } };
 
 export const CredentialFieldDetailsFragmentDoc = gql`
     fragment CredentialFieldDetails on CredentialField {
@@ -207,6 +346,11 @@ export const ConnectionDetailsFragmentDoc = gql`
   scopes
   tokenExpiresAt
   lastRefreshedAt
+  lastHealthCheck {
+    checkedAt
+    statusCode
+    outcome
+  }
   metadata
   createdAt
   updatedAt
@@ -238,6 +382,33 @@ export const HostedConnectionSessionDetailsFragmentDoc = gql`
   }
 }
     ${IntegrationSummaryFragmentDoc}`;
+export const EventDetailsFragmentDoc = gql`
+    fragment EventDetails on Event {
+  id
+  type
+  createdAt
+  endUserId
+  integrationSlug
+  connectionId
+  sessionId
+  data
+}
+    `;
+export const WebhookEndpointDetailsFragmentDoc = gql`
+    fragment WebhookEndpointDetails on WebhookEndpoint {
+  id
+  url
+  description
+  eventTypes
+  enabled
+  disabledAt
+  disabledReason
+  consecutiveFailures
+  previousSecretValidUntil
+  createdAt
+  updatedAt
+}
+    `;
 export const CategoriesDocument = gql`
     query categories {
   categories {
@@ -248,6 +419,13 @@ export const CategoriesDocument = gql`
   }
 }
     `;
+export const CheckConnectionDocument = gql`
+    mutation checkConnection($id: ID!) {
+  checkConnection(id: $id) {
+    ...ConnectionDetails
+  }
+}
+    ${ConnectionDetailsFragmentDoc}`;
 export const ConfigureIntegrationDocument = gql`
     mutation configureIntegration($input: ConfigureIntegrationInput!) {
   configureIntegration(input: $input) {
@@ -316,6 +494,20 @@ export const CreateHostedConnectionSessionDocument = gql`
   }
 }
     ${HostedConnectionSessionDetailsFragmentDoc}`;
+export const CreateWebhookEndpointDocument = gql`
+    mutation createWebhookEndpoint($url: String!, $eventTypes: [EventType!], $description: String) {
+  createWebhookEndpoint(
+    url: $url
+    eventTypes: $eventTypes
+    description: $description
+  ) {
+    secret
+    endpoint {
+      ...WebhookEndpointDetails
+    }
+  }
+}
+    ${WebhookEndpointDetailsFragmentDoc}`;
 export const DeleteConnectionDocument = gql`
     mutation deleteConnection($id: ID!) {
   deleteConnection(id: $id) {
@@ -328,6 +520,41 @@ export const DeleteConnectionDocument = gql`
   }
 }
     `;
+export const DeleteWebhookEndpointDocument = gql`
+    mutation deleteWebhookEndpoint($id: ID!) {
+  deleteWebhookEndpoint(id: $id) {
+    id
+  }
+}
+    `;
+export const DisableWebhookEndpointDocument = gql`
+    mutation disableWebhookEndpoint($id: ID!) {
+  disableWebhookEndpoint(id: $id) {
+    ...WebhookEndpointDetails
+  }
+}
+    ${WebhookEndpointDetailsFragmentDoc}`;
+export const EventDocument = gql`
+    query event($id: ID!) {
+  event(id: $id) {
+    ...EventDetails
+  }
+}
+    ${EventDetailsFragmentDoc}`;
+export const EventsDocument = gql`
+    query events($type: EventType, $connectionId: ID, $first: Int, $after: String) {
+  events(type: $type, connectionId: $connectionId, first: $first, after: $after) {
+    totalCount
+    pageInfo {
+      hasNextPage
+      endCursor
+    }
+    nodes {
+      ...EventDetails
+    }
+  }
+}
+    ${EventDetailsFragmentDoc}`;
 export const IntegrationDocument = gql`
     query integration($slug: String!) {
   integration(slug: $slug) {
@@ -378,6 +605,41 @@ export const OauthRedirectUriDocument = gql`
   oauthRedirectUri
 }
     `;
+export const ReplayWebhookEventsDocument = gql`
+    mutation replayWebhookEvents($eventId: ID, $from: DateTime, $to: DateTime, $endpointId: ID) {
+  replayWebhookEvents(
+    eventId: $eventId
+    from: $from
+    to: $to
+    endpointId: $endpointId
+  ) {
+    queued
+  }
+}
+    `;
+export const RotateWebhookSecretDocument = gql`
+    mutation rotateWebhookSecret($id: ID!) {
+  rotateWebhookSecret(id: $id) {
+    secret
+    endpoint {
+      ...WebhookEndpointDetails
+    }
+  }
+}
+    ${WebhookEndpointDetailsFragmentDoc}`;
+export const UpdateWebhookEndpointDocument = gql`
+    mutation updateWebhookEndpoint($id: ID!, $url: String, $eventTypes: [EventType!], $description: String, $enabled: Boolean) {
+  updateWebhookEndpoint(
+    id: $id
+    url: $url
+    eventTypes: $eventTypes
+    description: $description
+    enabled: $enabled
+  ) {
+    ...WebhookEndpointDetails
+  }
+}
+    ${WebhookEndpointDetailsFragmentDoc}`;
 export const ViewerDocument = gql`
     query viewer {
   viewer {
@@ -388,6 +650,66 @@ export const ViewerDocument = gql`
   }
 }
     `;
+export const WebhookDeliveriesDocument = gql`
+    query webhookDeliveries($endpointId: ID, $eventId: ID, $status: WebhookDeliveryStatus, $first: Int, $after: String) {
+  webhookDeliveries(
+    endpointId: $endpointId
+    eventId: $eventId
+    status: $status
+    first: $first
+    after: $after
+  ) {
+    totalCount
+    pageInfo {
+      hasNextPage
+      endCursor
+    }
+    nodes {
+      id
+      endpointId
+      status
+      attemptCount
+      nextAttemptAt
+      lastAttemptAt
+      lastStatusCode
+      lastError
+      createdAt
+      event {
+        ...EventDetails
+      }
+      attempts {
+        id
+        startedAt
+        durationMs
+        statusCode
+        error
+        responseExcerpt
+      }
+    }
+  }
+}
+    ${EventDetailsFragmentDoc}`;
+export const WebhookEndpointDocument = gql`
+    query webhookEndpoint($id: ID!) {
+  webhookEndpoint(id: $id) {
+    ...WebhookEndpointDetails
+  }
+}
+    ${WebhookEndpointDetailsFragmentDoc}`;
+export const WebhookEndpointsDocument = gql`
+    query webhookEndpoints($first: Int, $after: String) {
+  webhookEndpoints(first: $first, after: $after) {
+    totalCount
+    pageInfo {
+      hasNextPage
+      endCursor
+    }
+    nodes {
+      ...WebhookEndpointDetails
+    }
+  }
+}
+    ${WebhookEndpointDetailsFragmentDoc}`;
 
 export type SdkFunctionWrapper = <T>(action: (requestHeaders?:Record<string, string>) => Promise<T>, operationName: string, operationType?: string, variables?: any) => Promise<T>;
 
@@ -398,6 +720,9 @@ export function getSdk(client: GraphQLClient, withWrapper: SdkFunctionWrapper = 
   return {
     categories(variables?: CategoriesQueryVariables, requestHeaders?: GraphQLClientRequestHeaders, signal?: RequestInit['signal']): Promise<CategoriesQuery> {
       return withWrapper((wrappedRequestHeaders) => client.request<CategoriesQuery>({ document: CategoriesDocument, variables, requestHeaders: { ...requestHeaders, ...wrappedRequestHeaders }, signal }), 'categories', 'query', variables);
+    },
+    checkConnection(variables: CheckConnectionMutationVariables, requestHeaders?: GraphQLClientRequestHeaders, signal?: RequestInit['signal']): Promise<CheckConnectionMutation> {
+      return withWrapper((wrappedRequestHeaders) => client.request<CheckConnectionMutation>({ document: CheckConnectionDocument, variables, requestHeaders: { ...requestHeaders, ...wrappedRequestHeaders }, signal }), 'checkConnection', 'mutation', variables);
     },
     configureIntegration(variables: ConfigureIntegrationMutationVariables, requestHeaders?: GraphQLClientRequestHeaders, signal?: RequestInit['signal']): Promise<ConfigureIntegrationMutation> {
       return withWrapper((wrappedRequestHeaders) => client.request<ConfigureIntegrationMutation>({ document: ConfigureIntegrationDocument, variables, requestHeaders: { ...requestHeaders, ...wrappedRequestHeaders }, signal }), 'configureIntegration', 'mutation', variables);
@@ -414,8 +739,23 @@ export function getSdk(client: GraphQLClient, withWrapper: SdkFunctionWrapper = 
     createHostedConnectionSession(variables: CreateHostedConnectionSessionMutationVariables, requestHeaders?: GraphQLClientRequestHeaders, signal?: RequestInit['signal']): Promise<CreateHostedConnectionSessionMutation> {
       return withWrapper((wrappedRequestHeaders) => client.request<CreateHostedConnectionSessionMutation>({ document: CreateHostedConnectionSessionDocument, variables, requestHeaders: { ...requestHeaders, ...wrappedRequestHeaders }, signal }), 'createHostedConnectionSession', 'mutation', variables);
     },
+    createWebhookEndpoint(variables: CreateWebhookEndpointMutationVariables, requestHeaders?: GraphQLClientRequestHeaders, signal?: RequestInit['signal']): Promise<CreateWebhookEndpointMutation> {
+      return withWrapper((wrappedRequestHeaders) => client.request<CreateWebhookEndpointMutation>({ document: CreateWebhookEndpointDocument, variables, requestHeaders: { ...requestHeaders, ...wrappedRequestHeaders }, signal }), 'createWebhookEndpoint', 'mutation', variables);
+    },
     deleteConnection(variables: DeleteConnectionMutationVariables, requestHeaders?: GraphQLClientRequestHeaders, signal?: RequestInit['signal']): Promise<DeleteConnectionMutation> {
       return withWrapper((wrappedRequestHeaders) => client.request<DeleteConnectionMutation>({ document: DeleteConnectionDocument, variables, requestHeaders: { ...requestHeaders, ...wrappedRequestHeaders }, signal }), 'deleteConnection', 'mutation', variables);
+    },
+    deleteWebhookEndpoint(variables: DeleteWebhookEndpointMutationVariables, requestHeaders?: GraphQLClientRequestHeaders, signal?: RequestInit['signal']): Promise<DeleteWebhookEndpointMutation> {
+      return withWrapper((wrappedRequestHeaders) => client.request<DeleteWebhookEndpointMutation>({ document: DeleteWebhookEndpointDocument, variables, requestHeaders: { ...requestHeaders, ...wrappedRequestHeaders }, signal }), 'deleteWebhookEndpoint', 'mutation', variables);
+    },
+    disableWebhookEndpoint(variables: DisableWebhookEndpointMutationVariables, requestHeaders?: GraphQLClientRequestHeaders, signal?: RequestInit['signal']): Promise<DisableWebhookEndpointMutation> {
+      return withWrapper((wrappedRequestHeaders) => client.request<DisableWebhookEndpointMutation>({ document: DisableWebhookEndpointDocument, variables, requestHeaders: { ...requestHeaders, ...wrappedRequestHeaders }, signal }), 'disableWebhookEndpoint', 'mutation', variables);
+    },
+    event(variables: EventQueryVariables, requestHeaders?: GraphQLClientRequestHeaders, signal?: RequestInit['signal']): Promise<EventQuery> {
+      return withWrapper((wrappedRequestHeaders) => client.request<EventQuery>({ document: EventDocument, variables, requestHeaders: { ...requestHeaders, ...wrappedRequestHeaders }, signal }), 'event', 'query', variables);
+    },
+    events(variables?: EventsQueryVariables, requestHeaders?: GraphQLClientRequestHeaders, signal?: RequestInit['signal']): Promise<EventsQuery> {
+      return withWrapper((wrappedRequestHeaders) => client.request<EventsQuery>({ document: EventsDocument, variables, requestHeaders: { ...requestHeaders, ...wrappedRequestHeaders }, signal }), 'events', 'query', variables);
     },
     integration(variables: IntegrationQueryVariables, requestHeaders?: GraphQLClientRequestHeaders, signal?: RequestInit['signal']): Promise<IntegrationQuery> {
       return withWrapper((wrappedRequestHeaders) => client.request<IntegrationQuery>({ document: IntegrationDocument, variables, requestHeaders: { ...requestHeaders, ...wrappedRequestHeaders }, signal }), 'integration', 'query', variables);
@@ -429,8 +769,26 @@ export function getSdk(client: GraphQLClient, withWrapper: SdkFunctionWrapper = 
     oauthRedirectUri(variables?: OauthRedirectUriQueryVariables, requestHeaders?: GraphQLClientRequestHeaders, signal?: RequestInit['signal']): Promise<OauthRedirectUriQuery> {
       return withWrapper((wrappedRequestHeaders) => client.request<OauthRedirectUriQuery>({ document: OauthRedirectUriDocument, variables, requestHeaders: { ...requestHeaders, ...wrappedRequestHeaders }, signal }), 'oauthRedirectUri', 'query', variables);
     },
+    replayWebhookEvents(variables?: ReplayWebhookEventsMutationVariables, requestHeaders?: GraphQLClientRequestHeaders, signal?: RequestInit['signal']): Promise<ReplayWebhookEventsMutation> {
+      return withWrapper((wrappedRequestHeaders) => client.request<ReplayWebhookEventsMutation>({ document: ReplayWebhookEventsDocument, variables, requestHeaders: { ...requestHeaders, ...wrappedRequestHeaders }, signal }), 'replayWebhookEvents', 'mutation', variables);
+    },
+    rotateWebhookSecret(variables: RotateWebhookSecretMutationVariables, requestHeaders?: GraphQLClientRequestHeaders, signal?: RequestInit['signal']): Promise<RotateWebhookSecretMutation> {
+      return withWrapper((wrappedRequestHeaders) => client.request<RotateWebhookSecretMutation>({ document: RotateWebhookSecretDocument, variables, requestHeaders: { ...requestHeaders, ...wrappedRequestHeaders }, signal }), 'rotateWebhookSecret', 'mutation', variables);
+    },
+    updateWebhookEndpoint(variables: UpdateWebhookEndpointMutationVariables, requestHeaders?: GraphQLClientRequestHeaders, signal?: RequestInit['signal']): Promise<UpdateWebhookEndpointMutation> {
+      return withWrapper((wrappedRequestHeaders) => client.request<UpdateWebhookEndpointMutation>({ document: UpdateWebhookEndpointDocument, variables, requestHeaders: { ...requestHeaders, ...wrappedRequestHeaders }, signal }), 'updateWebhookEndpoint', 'mutation', variables);
+    },
     viewer(variables?: ViewerQueryVariables, requestHeaders?: GraphQLClientRequestHeaders, signal?: RequestInit['signal']): Promise<ViewerQuery> {
       return withWrapper((wrappedRequestHeaders) => client.request<ViewerQuery>({ document: ViewerDocument, variables, requestHeaders: { ...requestHeaders, ...wrappedRequestHeaders }, signal }), 'viewer', 'query', variables);
+    },
+    webhookDeliveries(variables?: WebhookDeliveriesQueryVariables, requestHeaders?: GraphQLClientRequestHeaders, signal?: RequestInit['signal']): Promise<WebhookDeliveriesQuery> {
+      return withWrapper((wrappedRequestHeaders) => client.request<WebhookDeliveriesQuery>({ document: WebhookDeliveriesDocument, variables, requestHeaders: { ...requestHeaders, ...wrappedRequestHeaders }, signal }), 'webhookDeliveries', 'query', variables);
+    },
+    webhookEndpoint(variables: WebhookEndpointQueryVariables, requestHeaders?: GraphQLClientRequestHeaders, signal?: RequestInit['signal']): Promise<WebhookEndpointQuery> {
+      return withWrapper((wrappedRequestHeaders) => client.request<WebhookEndpointQuery>({ document: WebhookEndpointDocument, variables, requestHeaders: { ...requestHeaders, ...wrappedRequestHeaders }, signal }), 'webhookEndpoint', 'query', variables);
+    },
+    webhookEndpoints(variables?: WebhookEndpointsQueryVariables, requestHeaders?: GraphQLClientRequestHeaders, signal?: RequestInit['signal']): Promise<WebhookEndpointsQuery> {
+      return withWrapper((wrappedRequestHeaders) => client.request<WebhookEndpointsQuery>({ document: WebhookEndpointsDocument, variables, requestHeaders: { ...requestHeaders, ...wrappedRequestHeaders }, signal }), 'webhookEndpoints', 'query', variables);
     }
   };
 }

@@ -65,8 +65,11 @@ function httpStatusOf(error: OneRuntimeError): number {
   }
 }
 
-export function createApiRoutes(oneRuntime: OneRuntimeClient, user: AppUser, log: (message: string) => void = console.error) {
-  const routes = apiRoutes(oneRuntime, user);
+/** The event ids the backend's webhook inbox has received, to show which events arrived by webhook. */
+export type ReceivedWebhooks = () => Map<string, { type: string; at: string }>;
+
+export function createApiRoutes(oneRuntime: OneRuntimeClient, user: AppUser, log: (message: string) => void = console.error, received: ReceivedWebhooks = () => new Map()) {
+  const routes = apiRoutes(oneRuntime, user, received);
   const connectionPath = /^\/api\/one-runtime\/connections\/([0-9a-fA-F-]{1,64})$/;
   const resourcesPath = /^\/api\/one-runtime\/connections\/([0-9a-fA-F-]{1,64})\/resources$/;
 
@@ -91,7 +94,7 @@ export function createApiRoutes(oneRuntime: OneRuntimeClient, user: AppUser, log
 }
 
 /** The JSON endpoints by "METHOD path"; each acts for the signed-in user only. */
-function apiRoutes(oneRuntime: OneRuntimeClient, user: AppUser): Record<string, ApiRoute> {
+function apiRoutes(oneRuntime: OneRuntimeClient, user: AppUser, received: ReceivedWebhooks): Record<string, ApiRoute> {
   return {
     "GET /api/me": async (_req, res) => sendJson(res, 200, user),
 
@@ -127,6 +130,16 @@ function apiRoutes(oneRuntime: OneRuntimeClient, user: AppUser): Record<string, 
         },
       });
       sendJson(res, 201, { session_token: sessionToken });
+    },
+
+    // The user's recent events from One Runtime's log, each marked with when its webhook arrived here.
+    "GET /api/one-runtime/events": async (_req, res) => {
+      const page = await oneRuntime.events({ first: 100 });
+      const arrived = received();
+      const events = page.nodes
+        .filter((e) => e.endUserId === user.id)
+        .map((e) => ({ id: e.id, type: e.type, createdAt: e.createdAt, integrationSlug: e.integrationSlug, connectionId: e.connectionId, webhookReceivedAt: arrived.get(e.id)?.at ?? null }));
+      sendJson(res, 200, { events });
     },
 
     "GET /api/one-runtime/connections": async (_req, res) => {

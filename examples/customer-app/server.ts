@@ -7,6 +7,7 @@ import type { AddressInfo } from "node:net";
 import { fileURLToPath } from "node:url";
 import { createOneRuntimeClient } from "@one-runtime/client";
 import { createApiRoutes, sendJson, type AppUser } from "./api.js";
+import { createWebhookInbox, WEBHOOK_PATH } from "./webhooks.js";
 
 export type CustomerAppOptions = {
   /** Where One Runtime runs, as both this backend and the browser reach it. */
@@ -17,6 +18,12 @@ export type CustomerAppOptions = {
   user?: AppUser;
   /** Where errors go (default: stderr). */
   log?: (message: string) => void;
+  /**
+   * Webhooks to `<app>/webhooks/one-runtime`: `{ secret }` of an endpoint registered beforehand
+   * (what a deployed app does, once), or "register": the app creates its endpoint at start and
+   * deletes it when it closes (a local demo). Unset: no webhooks; the event feed still shows events.
+   */
+  webhooks?: { secret: string } | "register";
 };
 
 export type CustomerApp = { url: string; close(): Promise<void> };
@@ -39,7 +46,9 @@ function sdkBaseUrl(raw: string): string {
 export async function startCustomerApp(options: CustomerAppOptions): Promise<CustomerApp> {
   const baseUrl = sdkBaseUrl(options.oneRuntimeUrl);
   const oneRuntime = createOneRuntimeClient({ apiKey: options.apiKey, baseUrl });
-  const handleApi = createApiRoutes(oneRuntime, options.user ?? DEMO_USER, options.log);
+  let webhookSecret = options.webhooks === "register" ? undefined : options.webhooks?.secret;
+  const inbox = createWebhookInbox(() => webhookSecret);
+  const handleApi = createApiRoutes(oneRuntime, options.user ?? DEMO_USER, options.log, inbox.received);
 
   const files = new Map<string, { body: string; type: string }>();
   for (const [path, { file, type }] of Object.entries(STATIC_FILES)) {
@@ -51,6 +60,7 @@ export async function startCustomerApp(options: CustomerAppOptions): Promise<Cus
   const server = createServer(async (req, res) => {
     const url = new URL(req.url ?? "/", "http://localhost");
     try {
+      if (await inbox.handle(req, res, url)) return;
       if (await handleApi(req, res, url)) return;
       const file = req.method === "GET" || req.method === "HEAD" ? files.get(url.pathname) : undefined;
       if (!file) return sendJson(res, 404, { error: { code: "not_found", message: "Not found" } });
@@ -67,18 +77,32 @@ export async function startCustomerApp(options: CustomerAppOptions): Promise<Cus
     server.listen(options.port ?? 3000, options.host ?? "127.0.0.1", resolve);
   });
   const { port } = server.address() as AddressInfo;
+  const url = `http://${options.host ?? "127.0.0.1"}:${port}`;
+  let registered: string | undefined;
+  if (options.webhooks === "register") {
+    try {
+      const created = await oneRuntime.createWebhookEndpoint({ url: `${url}${WEBHOOK_PATH}`, description: "Example customer app (registered at start)" });
+      registered = created.endpoint.id;
+      webhookSecret = created.secret;
+    } catch (error) {
+      // E.g. a One Runtime that refuses loopback URLs (production): the event feed still works.
+      (options.log ?? console.error)(`Webhooks not registered: ${(error as Error).message}`);
+    }
+  }
   return {
-    url: `http://${options.host ?? "127.0.0.1"}:${port}`,
-    close: () =>
-      new Promise<void>((resolve) => {
+    url,
+    close: async () => {
+      if (registered) await oneRuntime.deleteWebhookEndpoint({ id: registered }).catch(() => {});
+      await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();
-      }),
+      });
+    },
   };
 }
 
 async function main() {
-  const { ONE_RUNTIME_URL, ONE_RUNTIME_API_KEY, PORT } = process.env;
+  const { ONE_RUNTIME_URL, ONE_RUNTIME_API_KEY, ONE_RUNTIME_WEBHOOK_SECRET, PORT } = process.env;
   if (!ONE_RUNTIME_URL || !ONE_RUNTIME_API_KEY) {
     console.error("Set ONE_RUNTIME_URL and ONE_RUNTIME_API_KEY, e.g.\n  ONE_RUNTIME_URL=http://127.0.0.1:4000 ONE_RUNTIME_API_KEY=ort_test_… npm run example");
     process.exit(1);
@@ -91,7 +115,12 @@ async function main() {
     console.error(`Cannot use One Runtime at ${ONE_RUNTIME_URL}: ${(error as Error).message}`);
     process.exit(1);
   }
-  const app = await startCustomerApp({ oneRuntimeUrl: ONE_RUNTIME_URL, apiKey: ONE_RUNTIME_API_KEY, port: PORT ? Number(PORT) : 3000 });
+  const app = await startCustomerApp({
+    oneRuntimeUrl: ONE_RUNTIME_URL,
+    apiKey: ONE_RUNTIME_API_KEY,
+    port: PORT ? Number(PORT) : 3000,
+    webhooks: ONE_RUNTIME_WEBHOOK_SECRET ? { secret: ONE_RUNTIME_WEBHOOK_SECRET } : "register",
+  });
   console.log(`Example customer app: ${app.url} (signed in as ${DEMO_USER.name})`);
   const stop = () => void app.close().then(() => process.exit(0));
   process.once("SIGINT", stop);

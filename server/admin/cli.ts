@@ -139,10 +139,11 @@ async function run(config: Config, command: AdminCommand): Promise<unknown> {
 
 function printReencrypted(r: ReencryptResult) {
   const line = (label: string, c: { resealed: number; unreadable: number; changedMeanwhile: number }, extra = "") =>
-    `  ${label.padEnd(12)} ${c.resealed} re-sealed, ${c.unreadable} unreadable, ${c.changedMeanwhile} changed meanwhile${extra}\n`;
+    `  ${label.padEnd(16)} ${c.resealed} re-sealed, ${c.unreadable} unreadable, ${c.changedMeanwhile} changed meanwhile${extra}\n`;
   process.stdout.write(`Re-encrypted with key ${r.keyId}:\n`);
   process.stdout.write(line("connections", r.connections));
   process.stdout.write(line("OAuth apps", r.oauthApps));
+  process.stdout.write(line("webhook secrets", r.webhookSecrets));
   process.stdout.write(line("OAuth flows", r.oauthFlows, `, ${r.oauthFlows.cleared} cleared (ended sessions)`));
   for (const u of r.unreadableRows) process.stdout.write(`  unreadable: ${u.place} ${u.id}\n`);
   const remaining = Object.entries(r.remaining);

@@ -10,9 +10,13 @@ import { secretBinding } from "../oauth/apps.js";
 import { flowBinding } from "../oauth/authorize.js";
 import { OPEN_STATUSES } from "../sessions/lifecycle.js";
 import type { Sealed, Vault, VaultBinding } from "../vault.js";
+import { webhookSecretBinding } from "../webhooks/endpoints.js";
 
-/** Where ciphertexts live: connections' credentials, OAuth apps' client secrets, open sessions' OAuth flows. */
-export type SealedPlace = "connections" | "oauthApps" | "oauthFlows";
+/** Where ciphertexts live: connections' credentials, OAuth apps' client secrets, open sessions' OAuth flows, webhook secrets. */
+export type SealedPlace = "connections" | "oauthApps" | "oauthFlows" | "webhookSecrets";
+
+/** A webhook endpoint's previous secret, while it still signs (after that it is never read again). */
+const previousSecretValid = () => ({ previousSecretEnc: { not: null }, previousSecretUntil: { gt: new Date() } });
 
 /**
  * Key id → how many ciphertexts that can still be opened use it. Ended sessions' flows are never
@@ -26,8 +30,12 @@ export async function keyIdsInUse(prisma: PrismaClient): Promise<Map<string, num
     where: { oauthFlowEnc: { not: null }, status: { in: OPEN_STATUSES } },
     _count: { _all: true },
   });
+  const webhookSecrets = await prisma.webhookEndpoint.groupBy({ by: ["secretKeyId"], _count: { _all: true } });
+  const previousSecrets = await prisma.webhookEndpoint.groupBy({ by: ["previousSecretKeyId"], where: previousSecretValid(), _count: { _all: true } });
   const inUse = new Map<string, number>();
   const add = (id: string | null, n: number) => id && inUse.set(id, (inUse.get(id) ?? 0) + n);
+  for (const g of webhookSecrets) add(g.secretKeyId, g._count._all);
+  for (const g of previousSecrets) add(g.previousSecretKeyId, g._count._all);
   for (const g of connections) add(g.encryptionKeyId, g._count._all);
   for (const g of apps) add(g.encryptionKeyId, g._count._all);
   for (const g of flows) add(g.oauthFlowKeyId, g._count._all);
@@ -43,7 +51,9 @@ async function samplesUnder(prisma: PrismaClient, keyId: string, take = 5): Prom
     select: { id: true, organizationId: true, oauthFlowEnc: true },
     take,
   });
+  const endpoints = await prisma.webhookEndpoint.findMany({ where: { secretKeyId: keyId }, select: { id: true, organizationId: true, secretEnc: true }, take });
   return [
+    ...endpoints.map((r) => ({ sealed: { ciphertext: r.secretEnc, keyId }, binding: webhookSecretBinding(r) })),
     ...connections.map((r) => ({ sealed: { ciphertext: r.credentialsEnc, keyId }, binding: credentialsBinding(r) })),
     ...apps.map((r) => ({ sealed: { ciphertext: r.oauthClientSecretEnc!, keyId }, binding: secretBinding(r.organizationId, r.id) })),
     ...flows.map((r) => ({ sealed: { ciphertext: r.oauthFlowEnc!, keyId }, binding: flowBinding(r) })),
@@ -99,6 +109,8 @@ export type ReencryptResult = {
   oauthApps: ReencryptCounts;
   /** Open sessions' flows are re-sealed; ended sessions' flows, never read again, are cleared. */
   oauthFlows: ReencryptCounts & { cleared: number };
+  /** Webhook endpoints' secrets, the previous one too while it still signs (expired ones are cleared). */
+  webhookSecrets: ReencryptCounts;
   /** Rows whose ciphertext did not open (left as they are), at most 50. */
   unreadableRows: { place: SealedPlace; id: string }[];
   /** Key id → ciphertexts still under another key than the newest, after the pass. */
@@ -146,7 +158,7 @@ export async function reencryptAll(prisma: PrismaClient, vault: Vault, opts: { b
   const current = vault.currentKeyId;
   const batchSize = opts.batchSize ?? 100;
   const zero = () => ({ resealed: 0, unreadable: 0, changedMeanwhile: 0 });
-  const result: ReencryptResult = { keyId: current, connections: zero(), oauthApps: zero(), oauthFlows: { ...zero(), cleared: 0 }, unreadableRows: [], remaining: {} };
+  const result: ReencryptResult = { keyId: current, connections: zero(), oauthApps: zero(), oauthFlows: { ...zero(), cleared: 0 }, webhookSecrets: zero(), unreadableRows: [], remaining: {} };
   const page = (after: string | undefined) => (after ? { id: { gt: after } } : {});
 
   // updatedAt is kept: re-encryption changes nothing a reader sees (and session watchers compare it).
@@ -237,6 +249,37 @@ export async function reencryptAll(prisma: PrismaClient, vault: Vault, opts: { b
         })
       ).count,
   );
+
+  // Expired previous secrets are never read again: cleared, not moved.
+  await prisma.webhookEndpoint.updateMany({
+    where: { previousSecretEnc: { not: null }, previousSecretUntil: { lte: new Date() } },
+    data: { previousSecretEnc: null, previousSecretKeyId: null, previousSecretUntil: null },
+  });
+  for (const [enc, keyId] of [["secretEnc", "secretKeyId"], ["previousSecretEnc", "previousSecretKeyId"]] as const) {
+    type Row = { id: string; organizationId: string; updatedAt: Date } & Record<typeof enc | typeof keyId, string | null>;
+    await resealPlace(
+      "webhookSecrets",
+      vault,
+      batchSize,
+      result,
+      result.webhookSecrets,
+      async (after, take) =>
+        (await prisma.webhookEndpoint.findMany({
+          where: { [keyId]: { not: current }, ...(enc === "previousSecretEnc" ? previousSecretValid() : {}), ...page(after) },
+          orderBy: { id: "asc" },
+          take,
+          select: { id: true, organizationId: true, updatedAt: true, [enc]: true, [keyId]: true },
+        })) as unknown as Row[],
+      (r) => ({ sealed: { ciphertext: r[enc]!, keyId: r[keyId] ?? "" }, binding: webhookSecretBinding(r) }),
+      async (r, next) =>
+        (
+          await prisma.webhookEndpoint.updateMany({
+            where: { id: r.id, [enc]: r[enc], [keyId]: r[keyId] },
+            data: { [enc]: next.ciphertext, [keyId]: next.keyId, updatedAt: r.updatedAt },
+          })
+        ).count,
+    );
+  }
 
   for (const [id, n] of await keyIdsInUse(prisma)) if (id !== current) result.remaining[id] = n;
   return result;

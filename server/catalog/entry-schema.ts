@@ -157,6 +157,15 @@ export const apiSchema = z.strictObject({
     .optional(),
   /** Sent when the caller does not set them (Notion-Version). */
   headers: z.record(headerName, oneLine(200)).default({}),
+  /** A cheap authenticated request that tells whether the credential still works (connection health checks). */
+  healthCheck: z
+    .strictObject({
+      method: z.enum(["GET", "POST"]).default("GET"),
+      path: z.string().max(200).regex(/^\/[A-Za-z0-9\-._~!$&'()*+,;=:@/]*$/, "a path under the base URL, starting with /"),
+      /** For a provider that answers refusals with HTTP 200: this JSON field must be true. */
+      successField: z.string().regex(/^[A-Za-z0-9_]{1,64}$/, "a top-level JSON field name").optional(),
+    })
+    .optional(),
 });
 export type ApiDefinition = z.infer<typeof apiSchema>;
 

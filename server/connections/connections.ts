@@ -2,8 +2,9 @@
 // caller's organization, so another organization's id behaves exactly like an unknown one.
 import type { Connection, Prisma } from "../generated/prisma/client.js";
 import { notFound } from "../errors.js";
+import { recordEvent } from "../events/record.js";
 import { revokeAtProvider, type RevocationOutcome } from "../oauth/revoke.js";
-import { checkPageSize, cursorCodec, invalidCursor, pageOf, type Page } from "../paging.js";
+import { checkPageSize, pageOf, timeOrderedCursors, type Page } from "../paging.js";
 import type { Services } from "../services.js";
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -12,15 +13,8 @@ export const isUuid = (id: string) => UUID.test(id);
 /** A Pothos selection (`select` or `include`) for the rows a list or read returns. */
 export type ConnectionQuery = { include?: Prisma.ConnectionInclude; select?: Prisma.ConnectionSelect };
 
-// Newest first, by (createdAt, id): a keyset that stays stable while rows are added.
-const cursors = cursorCodec("connection");
-const cursorOf = (c: Pick<Connection, "createdAt" | "id">) => cursors.encode(`${c.createdAt.toISOString()}|${c.id}`);
-function positionOf(cursor: string): { createdAt: Date; id: string } {
-  const [at, id] = cursors.decode(cursor).split("|");
-  const createdAt = new Date(at ?? "");
-  if (Number.isNaN(createdAt.getTime()) || !id || !isUuid(id)) throw invalidCursor();
-  return { createdAt, id };
-}
+// Newest first, by (createdAt, id).
+const cursors = timeOrderedCursors("connection");
 
 export async function listConnections(
   services: Services,
@@ -34,19 +28,17 @@ export async function listConnections(
     ...(args.endUserId != null ? { endUserId: args.endUserId } : {}),
     ...(args.integrationSlug != null ? { integrationSlug: args.integrationSlug } : {}),
   };
-  const after = args.after ? positionOf(args.after) : undefined;
+  const after = args.after ? cursors.decode(args.after) : undefined;
   const [rows, totalCount] = await Promise.all([
     services.prisma.connection.findMany({
       ...query,
-      where: after
-        ? { AND: [where, { OR: [{ createdAt: { lt: after.createdAt } }, { createdAt: after.createdAt, id: { lt: after.id } }] }] }
-        : where,
+      where: after ? { AND: [where, cursors.after(after, "desc")] } : where,
       orderBy: [{ createdAt: "desc" }, { id: "desc" }],
       take: size + 1,
     }),
     services.prisma.connection.count({ where }),
   ]);
-  return pageOf(rows as Connection[], size, totalCount, cursorOf);
+  return pageOf(rows as Connection[], size, totalCount, cursors.encode);
 }
 
 /** One connection of this organization, or null: `connection(id)` answers null for an unknown id. */
@@ -60,8 +52,21 @@ export async function deleteConnection(services: Services, organizationId: strin
   const existing = await findConnection(services, organizationId, id);
   if (!existing) throw notFound("Connection");
   const revocation = await revokeAtProvider(services, existing);
-  const { count } = await services.prisma.connection.deleteMany({ where: { id, organizationId } });
-  if (count === 0) throw notFound("Connection"); // deleted by another call meanwhile
+  const deleted = await services.prisma.$transaction(async (tx) => {
+    const { count } = await tx.connection.deleteMany({ where: { id, organizationId } });
+    if (count === 1) {
+      await recordEvent(tx, {
+        type: "connection.deleted",
+        organizationId,
+        endUserId: existing.endUserId,
+        integrationSlug: existing.integrationSlug,
+        connectionId: id,
+        data: { revoked: revocation.succeeded },
+      });
+    }
+    return count === 1;
+  });
+  if (!deleted) throw notFound("Connection"); // deleted by another call meanwhile
   services.logger.info({ connectionId: id, organizationId, revoked: revocation.succeeded }, "connection deleted");
   return { connection: existing, revocation };
 }

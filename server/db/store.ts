@@ -11,6 +11,7 @@ import { PrismaClient } from "../generated/prisma/client.js";
 import { tightenTree } from "./data-dir-permissions.js";
 import { withEmbeddedReadCache } from "./embedded-read-cache.js";
 import { wholeScriptAdapterFactory } from "./migration-adapter.js";
+import { listenOnPostgres } from "./pg-listen.js";
 
 export type StoreKind = "pglite" | "postgres";
 
@@ -24,6 +25,11 @@ export type Store = {
    * starting together on one PostgreSQL database migrate one after another.
    */
   withMigrationLock<T>(fn: () => Promise<T>): Promise<T>;
+  /**
+   * Calls `onPayload` for every NOTIFY on `channel` (sent by any instance, delivered on commit)
+   * until the returned function is called. Best effort: a notice may be lost while reconnecting.
+   */
+  listen(channel: string, onPayload: (payload: string) => void): Promise<() => Promise<void>>;
   /** Whether the database answers at all; with a timeout, a hung connection is dropped, not kept. */
   ping(timeoutMs?: number): Promise<void>;
   close(): Promise<void>;
@@ -158,6 +164,7 @@ async function openPostgres(url: string, max: number, onQuery: QueryObserver | u
         await client.end().catch(() => {});
       }
     },
+    listen: (channel, onPayload) => listenOnPostgres(poolConfigFromUrl(url), channel, onPayload),
     ping: async (timeoutMs) => {
       // On query_timeout pg-pool discards the client, so a hung server cannot pin pool slots.
       await pool.query({ text: "SELECT 1", ...(timeoutMs ? { query_timeout: timeoutMs } : {}) } as pg.QueryConfig);
@@ -188,6 +195,12 @@ async function openPglite(folder: string, onQuery: QueryObserver | undefined): P
       }),
     // One process per data folder (the data-dir lock): nobody to wait for.
     withMigrationLock: (fn) => fn(),
+    listen: async (channel, onPayload) => {
+      const unlisten = await db.listen(channel, onPayload);
+      return async () => {
+        if (!db.closed) await unlisten();
+      };
+    },
     ping: async () => {
       await db.query("SELECT 1");
     },

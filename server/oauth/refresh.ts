@@ -10,6 +10,7 @@ import { endUserClient, type IntegrationEntry } from "../catalog/entry-schema.js
 import type { Connection } from "../generated/prisma/client.js";
 import { openCredentials, sealCredentials, type StoredCredentials } from "../connections/credentials.js";
 import { ServiceError } from "../errors.js";
+import { recordEvent } from "../events/record.js";
 import type { Services } from "../services.js";
 import { oauthClientFor } from "./apps.js";
 import { clientCredentialsTokens, grantClient } from "./client-credentials.js";
@@ -62,6 +63,7 @@ export async function refreshIfDue(
   opts: { organizationId?: string; marginMs?: number; skipLocked?: boolean; rejectedAccessToken?: string } = {},
 ): Promise<StoredCredentials | undefined> {
   let refused = false;
+  let failedWith: string | undefined;
   // Everything that needs the outer client is read before the transaction: on PGlite (one
   // connection) a query outside the transaction would wait for it forever.
   const meta = await services.prisma.connection.findFirst({
@@ -83,7 +85,9 @@ export async function refreshIfDue(
       // A token the provider rejected (a proxied call's 401) is due whatever its expiry says,
       // unless another caller already replaced it.
       const due = opts.rejectedAccessToken !== undefined ? canRenew(stored) && stored.type === "OAUTH2" && stored.tokens.accessToken === opts.rejectedAccessToken : needsRefresh(stored, opts.marginMs);
-      if (stored.type !== "OAUTH2" || row.status !== "ACTIVE" || !due) return stored;
+      // A connection the provider refused (NEEDS_REAUTH) is not refreshed; one whose health check
+      // failed (DEGRADED, REVOKED) still is: its token may be what recovers it.
+      if (stored.type !== "OAUTH2" || row.status === "NEEDS_REAUTH" || !due) return stored;
       try {
         const client = orgClient ?? (await grantClient(services, meta.organizationId, entry, stored.values ?? {}));
         const tokens = await renewedTokens(services, entry, client, stored);
@@ -98,27 +102,34 @@ export async function refreshIfDue(
       } catch (error) {
         const reason = providerErrorCode(error);
         services.logger.warn({ connectionId: row.id, integration: entry.slug, reason: reason.code }, "OAuth2 token refresh failed");
+        const about = { organizationId: row.organizationId, endUserId: row.endUserId, integrationSlug: row.integrationSlug, connectionId: row.id };
         // A refused refresh token, or refused client credentials: only a new authorization helps.
         if (reason.code === "invalid_grant" || (stored.grant === "client_credentials" && reason.code === "invalid_client")) {
           await tx.connection.update({ where: { id: row.id }, data: { status: "NEEDS_REAUTH", statusReason: reason.code } });
+          await recordEvent(tx, { ...about, type: "connection.needs_reauth", data: { reason: reason.code } });
           refused = true;
           return stored;
         }
-        // A provider hiccup: a token that is still valid is still useful.
-        if (stored.tokens.expiresAt && new Date(stored.tokens.expiresAt).getTime() > Date.now()) return stored;
-        throw new ServiceError("PROVIDER_ERROR", `Could not refresh the token: ${reason.code}`);
+        // The event commits with this transaction; the error (if any) is thrown after it.
+        await recordEvent(tx, { ...about, type: "connection.refresh_failed", data: { reason: reason.code } });
+        failedWith = reason.code;
+        return stored;
       }
     },
     { timeout: 30_000, maxWait: 30_000 },
   );
   if (refused) throw new ServiceError("NEEDS_REAUTH", "The provider refused the refresh token; re-authorize this connection (createHostedConnectionSession with connectionId)");
+  // A provider hiccup: a token that is still valid is still useful.
+  if (failedWith && result?.type === "OAUTH2" && !(result.tokens.expiresAt && new Date(result.tokens.expiresAt).getTime() > Date.now())) {
+    throw new ServiceError("PROVIDER_ERROR", `Could not refresh the token: ${failedWith}`);
+  }
   return result;
 }
 
 /** One pass of the background refresher: tokens expiring soon, each under its own lock. */
 export async function refreshExpiringTokens(services: Services, limit = 100): Promise<number> {
   const due = await services.prisma.connection.findMany({
-    where: { status: "ACTIVE", authType: "OAUTH2", tokenExpiresAt: { lt: new Date(Date.now() + BACKGROUND_MARGIN_MS) } },
+    where: { status: { not: "NEEDS_REAUTH" }, authType: "OAUTH2", tokenExpiresAt: { lt: new Date(Date.now() + BACKGROUND_MARGIN_MS) } },
     select: { id: true },
     orderBy: { tokenExpiresAt: "asc" },
     take: limit,

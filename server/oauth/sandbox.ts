@@ -39,5 +39,5 @@ export const sandboxEntry: IntegrationEntry = {
     refreshTokens: true,
   },
   // A small protected API (server/http/oauth-sandbox.ts) that takes the tokens it issued.
-  api: { baseUrl: "{publicUrl}/sandbox/api", headers: {} },
+  api: { baseUrl: "{publicUrl}/sandbox/api", headers: {}, healthCheck: { method: "GET", path: "/me" } },
 };

@@ -12,6 +12,8 @@ const ConnectionStatusEnum = builder.enumType("ConnectionStatus", {
   values: {
     ACTIVE: { description: "Usable." },
     NEEDS_REAUTH: { description: "The provider refused our refresh; create a session with `connectionId` to re-authorize." },
+    DEGRADED: { description: "The last health check failed for another reason than the credentials (the provider erred or timed out)." },
+    REVOKED: { description: "The last health check's request was refused (the credentials were revoked or rotated): re-authorize it." },
   },
 });
 

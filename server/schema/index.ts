@@ -6,6 +6,9 @@ import "./organizations.js";
 import "./sessions.js";
 import "./connections.js";
 import "./oauth-apps.js";
+import "./events.js";
+import "./webhooks.js";
+import "./health.js";
 import "./errors.js";
 
 export const schema = lexicographicSortSchema(builder.toSchema());

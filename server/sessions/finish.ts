@@ -8,6 +8,7 @@ import type { IntegrationEntry } from "../catalog/entry-schema.js";
 import { sealCredentials, type StoredCredentials } from "../connections/credentials.js";
 import type { Services } from "../services.js";
 import { POOL_WAIT_MS } from "../db/store.js";
+import { recordEvent } from "../events/record.js";
 import { assertOpen, transitionSession } from "./lifecycle.js";
 
 class LostRace extends Error {}
@@ -74,6 +75,14 @@ export async function finishSessionWithConnection(
         errorMessage: null,
       });
       if (!won) throw new LostRace();
+      await recordEvent(tx, {
+        type: reconnecting ? "connection.reconnected" : "connection.created",
+        organizationId: session.organizationId,
+        endUserId: session.endUserId,
+        integrationSlug: integration.slug,
+        connectionId,
+        sessionId: session.id,
+      });
       return won;
       // Prisma's defaults (2 s to get a connection) fail a completion in a burst that the
       // pool would serve a moment later; wait as long as any query waits for the pool.

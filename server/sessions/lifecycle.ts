@@ -5,13 +5,21 @@
 import type { HostedConnectionSession, Prisma } from "../generated/prisma/client.js";
 import type { SessionStatus } from "../generated/prisma/enums.js";
 import { ServiceError } from "../errors.js";
+import { recordEvent, type EventWriter } from "../events/record.js";
 import type { Services } from "../services.js";
 import { SESSION_TOKEN_PATTERN, hashSessionToken } from "./tokens.js";
 
 export const OPEN_STATUSES: SessionStatus[] = ["PENDING", "AUTHORIZING"];
 export const isTerminal = (s: SessionStatus) => !OPEN_STATUSES.includes(s);
 
-type Db = Pick<Services["prisma"], "hostedConnectionSession">;
+type Db = Pick<Services["prisma"], "hostedConnectionSession"> & EventWriter & { $transaction?: Services["prisma"]["$transaction"] };
+
+/** The moves a customer backend hears of (a CONNECTED session's event is its connection's). */
+const SESSION_EVENTS: Partial<Record<SessionStatus, "session.failed" | "session.cancelled" | "session.expired">> = {
+  FAILED: "session.failed",
+  CANCELLED: "session.cancelled",
+  EXPIRED: "session.expired",
+};
 
 /**
  * Moves a session from one of `from` to `to` and returns it as it now is; null when another
@@ -26,11 +34,29 @@ export async function transitionSession(
   data: Omit<Prisma.HostedConnectionSessionUncheckedUpdateManyInput, "status"> = {},
   only: Prisma.HostedConnectionSessionWhereInput = {},
 ): Promise<HostedConnectionSession | null> {
-  const [moved] = await db.hostedConnectionSession.updateManyAndReturn({
-    where: { ...only, id: sessionId, status: { in: from }, ...(to === "EXPIRED" ? { expiresAt: { lte: new Date() } } : { expiresAt: { gt: new Date() } }) },
-    data: { ...data, status: to, ...(isTerminal(to) ? { completedAt: new Date() } : {}) },
-  });
-  return moved ?? null;
+  const move = async (tx: Db) => {
+    const [moved] = await tx.hostedConnectionSession.updateManyAndReturn({
+      where: { ...only, id: sessionId, status: { in: from }, ...(to === "EXPIRED" ? { expiresAt: { lte: new Date() } } : { expiresAt: { gt: new Date() } }) },
+      data: { ...data, status: to, ...(isTerminal(to) ? { completedAt: new Date() } : {}) },
+    });
+    const type = SESSION_EVENTS[to];
+    if (moved && type) await recordEvent(tx, sessionEvent(type, moved));
+    return moved ?? null;
+  };
+  // The event commits with the move: in the caller's transaction, or in one of its own.
+  return SESSION_EVENTS[to] && db.$transaction ? db.$transaction((tx) => move(tx)) : move(db);
+}
+
+function sessionEvent(type: "session.failed" | "session.cancelled" | "session.expired", s: HostedConnectionSession) {
+  return {
+    type,
+    organizationId: s.organizationId,
+    endUserId: s.endUserId,
+    integrationSlug: s.integrationSlug,
+    connectionId: s.connectionId,
+    sessionId: s.id,
+    data: { errorCode: s.errorCode, errorMessage: s.errorMessage },
+  };
 }
 
 const EXPIRY = { errorCode: "session_expired", errorMessage: "The session expired before the flow finished" };

@@ -41,14 +41,17 @@ export const codeOf = (a: Answer) => a.body.errors?.[0]?.extensions?.code;
 export async function snapshot(server: TestServer) {
   const p = server.services.prisma;
   const byId = { orderBy: { id: "asc" as const } };
-  const [organizations, apiKeys, configs, sessions, connections] = await Promise.all([
+  const [organizations, apiKeys, configs, sessions, connections, events, webhookEndpoints, webhookDeliveries] = await Promise.all([
     p.organization.findMany(byId),
     p.apiKey.findMany({ ...byId, omit: { lastUsedAt: true } }),
     p.integrationConfig.findMany(byId),
     p.hostedConnectionSession.findMany(byId),
     p.connection.findMany(byId),
+    p.event.findMany(byId),
+    p.webhookEndpoint.findMany(byId),
+    p.webhookDelivery.findMany(byId),
   ]);
-  return { organizations, apiKeys, configs, sessions, connections };
+  return { organizations, apiKeys, configs, sessions, connections, events, webhookEndpoints, webhookDeliveries };
 }
 export type Snapshot = Awaited<ReturnType<typeof snapshot>>;
 

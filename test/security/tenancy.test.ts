@@ -4,7 +4,9 @@
 // id gets, and the other organization's rows do not move. A new field taking an id fails this
 // file until a case for it is written below.
 import { getNamedType, isInputObjectType, isObjectType, type GraphQLInputType } from "graphql";
+import { createClient } from "graphql-ws";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import WebSocket from "ws";
 import { schema } from "../../server/schema/index.js";
 import { startTestServer, type TestServer } from "../support/server.js";
 import {
@@ -58,11 +60,49 @@ type Case = {
    * (the same for both ids) between two snapshots.
    */
   ownChange?: (from: Snapshot, to: Snapshot, id: string) => void;
+  /** How the call is made: a POST by default; subscriptions go over graphql-ws. */
+  send?: typeof post;
 };
+
+/**
+ * A subscription over graphql-ws, authenticated with `token`: what it yields within `ms` (or the
+ * error it ends with), shaped like a POST's answer.
+ */
+function subscribeFor(ms: number): typeof post {
+  return async (srv, query, variables = {}, token) => {
+    const client = createClient({ url: `${srv.url.replace(/^http/, "ws")}/graphql`, webSocketImpl: WebSocket, retryAttempts: 0, lazy: true, connectionParams: token ? { authorization: `Bearer ${token}` } : {} });
+    const body: Answer["body"] = { data: null };
+    try {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, ms);
+        client.subscribe(
+          { query, variables },
+          {
+            next: (v) => {
+              if (v.errors) body.errors = v.errors as never;
+              else body.data = v.data;
+            },
+            error: (e) => {
+              body.errors = (Array.isArray(e) ? e : [{ message: String((e as Error).message ?? e) }]) as never;
+              clearTimeout(timer);
+              resolve();
+            },
+            complete: () => {},
+          },
+        );
+      });
+    } finally {
+      await client.dispose();
+    }
+    return { status: 200, headers: new Headers(), body };
+  };
+}
 
 const addedSessions = (from: Snapshot, to: Snapshot) => to.sessions.filter((s) => !from.sessions.some((b) => b.id === s.id));
 
 const CONNECTION_FIELDS = `id name status endUser { id name email } integrationSlug metadata`;
+const ENDPOINT_FIELDS = `id url eventTypes enabled consecutiveFailures`;
+const EMPTY_PAGE = { totalCount: 0, nodes: [] };
 
 /** One case per id-carrying argument the schema has; the list must match the schema exactly. */
 const CASES: Record<string, Case> = {
@@ -106,6 +146,100 @@ const CASES: Record<string, Case> = {
       expect(to.connections).toEqual(from.connections);
     },
   },
+  "Mutation.checkConnection(id)": {
+    query: `mutation($id: ID!) { checkConnection(id: $id) { ${CONNECTION_FIELDS} lastHealthCheck { outcome } } }`,
+    variables: (id) => ({ id }),
+    victimId: (v) => v.connectionId,
+    unknownId: UNKNOWN_UUID,
+    expected: (a) => expect(codeOf(a)).toBe("NOT_FOUND"),
+  },
+  "Query.event(id)": {
+    query: `query($id: ID!) { event(id: $id) { id type connectionId data } }`,
+    variables: (id) => ({ id }),
+    victimId: () => victimEventId,
+    unknownId: UNKNOWN_UUID,
+    expected: (a) => expect(a.body).toEqual({ data: { event: null } }),
+  },
+  "Query.events(connectionId)": {
+    query: `query($id: ID) { events(connectionId: $id) { totalCount nodes { id type connectionId } } }`,
+    variables: (id) => ({ id }),
+    victimId: (v) => v.connectionId,
+    unknownId: UNKNOWN_UUID,
+    expected: (a) => expect(a.body).toEqual({ data: { events: EMPTY_PAGE } }),
+  },
+  // Accepted, and silent: it streams the caller's own events only (test/events.test.ts checks
+  // that another organization's events on that connection never reach it).
+  "Subscription.events(connectionId)": {
+    query: `subscription($id: ID) { events(connectionId: $id) { id type connectionId } }`,
+    variables: (id) => ({ id }),
+    victimId: (v) => v.connectionId,
+    unknownId: UNKNOWN_UUID,
+    send: subscribeFor(300),
+    expected: (a) => expect(a.body).toEqual({ data: null }),
+  },
+  "Query.webhookEndpoint(id)": {
+    query: `query($id: ID!) { webhookEndpoint(id: $id) { ${ENDPOINT_FIELDS} } }`,
+    variables: (id) => ({ id }),
+    victimId: () => victimEndpointId,
+    unknownId: UNKNOWN_UUID,
+    expected: (a) => expect(a.body).toEqual({ data: { webhookEndpoint: null } }),
+  },
+  "Query.webhookDeliveries(endpointId)": {
+    query: `query($id: ID) { webhookDeliveries(endpointId: $id) { totalCount nodes { id status } } }`,
+    variables: (id) => ({ id }),
+    victimId: () => victimEndpointId,
+    unknownId: UNKNOWN_UUID,
+    expected: (a) => expect(a.body).toEqual({ data: { webhookDeliveries: EMPTY_PAGE } }),
+  },
+  "Query.webhookDeliveries(eventId)": {
+    query: `query($id: ID) { webhookDeliveries(eventId: $id) { totalCount nodes { id status } } }`,
+    variables: (id) => ({ id }),
+    victimId: () => victimEventId,
+    unknownId: UNKNOWN_UUID,
+    expected: (a) => expect(a.body).toEqual({ data: { webhookDeliveries: EMPTY_PAGE } }),
+  },
+  "Mutation.updateWebhookEndpoint(id)": {
+    query: `mutation($id: ID!) { updateWebhookEndpoint(id: $id, url: "https://attacker.example.com/", enabled: true) { ${ENDPOINT_FIELDS} } }`,
+    variables: (id) => ({ id }),
+    victimId: () => victimEndpointId,
+    unknownId: UNKNOWN_UUID,
+    expected: (a) => expect(codeOf(a)).toBe("NOT_FOUND"),
+  },
+  "Mutation.disableWebhookEndpoint(id)": {
+    query: `mutation($id: ID!) { disableWebhookEndpoint(id: $id) { ${ENDPOINT_FIELDS} } }`,
+    variables: (id) => ({ id }),
+    victimId: () => victimEndpointId,
+    unknownId: UNKNOWN_UUID,
+    expected: (a) => expect(codeOf(a)).toBe("NOT_FOUND"),
+  },
+  "Mutation.rotateWebhookSecret(id)": {
+    query: `mutation($id: ID!) { rotateWebhookSecret(id: $id) { secret endpoint { id } } }`,
+    variables: (id) => ({ id }),
+    victimId: () => victimEndpointId,
+    unknownId: UNKNOWN_UUID,
+    expected: (a) => expect(codeOf(a)).toBe("NOT_FOUND"),
+  },
+  "Mutation.deleteWebhookEndpoint(id)": {
+    query: `mutation($id: ID!) { deleteWebhookEndpoint(id: $id) { id } }`,
+    variables: (id) => ({ id }),
+    victimId: () => victimEndpointId,
+    unknownId: UNKNOWN_UUID,
+    expected: (a) => expect(codeOf(a)).toBe("NOT_FOUND"),
+  },
+  "Mutation.replayWebhookEvents(eventId)": {
+    query: `mutation($id: ID) { replayWebhookEvents(eventId: $id) { queued } }`,
+    variables: (id) => ({ id }),
+    victimId: () => victimEventId,
+    unknownId: UNKNOWN_UUID,
+    expected: (a) => expect(codeOf(a)).toBe("NOT_FOUND"),
+  },
+  "Mutation.replayWebhookEvents(endpointId)": {
+    query: `mutation($id: ID) { replayWebhookEvents(from: "2000-01-01T00:00:00Z", to: "2100-01-01T00:00:00Z", endpointId: $id) { queued } }`,
+    variables: (id) => ({ id }),
+    victimId: () => victimEndpointId,
+    unknownId: UNKNOWN_UUID,
+    expected: (a) => expect(codeOf(a)).toBe("NOT_FOUND"),
+  },
   // Not our id but the provider's (an OAuth app's client id): naming another organization's
   // configures the caller's own app with it, as any other value would.
   "Mutation.configureIntegration(input.oauthClientId)": {
@@ -139,11 +273,16 @@ const rowsOf = (s: Snapshot, organizationId: string) => ({
   configs: s.configs.filter((r) => r.organizationId === organizationId),
   sessions: s.sessions.filter((r) => r.organizationId === organizationId),
   connections: s.connections.filter((r) => r.organizationId === organizationId),
+  events: s.events.filter((r) => r.organizationId === organizationId),
+  webhookEndpoints: s.webhookEndpoints.filter((r) => r.organizationId === organizationId),
+  webhookDeliveries: s.webhookDeliveries.filter((r) => r.organizationId === organizationId),
 });
 
 let server: TestServer;
 let victim: Organization;
 let attacker: Organization;
+let victimEventId: string;
+let victimEndpointId: string;
 
 beforeAll(async () => {
   server = await startTestServer();
@@ -156,6 +295,10 @@ beforeAll(async () => {
     victim.apiKey,
   );
   expect(configured.body.errors).toBeUndefined();
+  // An endpoint for a type no case makes happen, so no delivery moves under the snapshots.
+  const endpoint = await post(server, `mutation { createWebhookEndpoint(url: "https://hooks.example.com/victim", eventTypes: [SESSION_EXPIRED]) { endpoint { id } } }`, {}, victim.apiKey);
+  victimEndpointId = endpoint.body.data.createWebhookEndpoint.endpoint.id;
+  victimEventId = (await server.services.prisma.event.findFirstOrThrow({ where: { organizationId: victim.organizationId } })).id;
 });
 afterAll(() => server?.stop());
 
@@ -168,9 +311,10 @@ describe("tenancy: fields taking an id, generated from the schema", () => {
     it("with another organization's API key: the victim's real id is answered exactly like an unknown id, and nothing of the victim's changes", async () => {
       const victimId = c.victimId(victim);
       const before = await snapshot(server);
-      const withVictimId = await post(server, c.query, c.variables(victimId), attacker.apiKey);
+      const send = c.send ?? post;
+      const withVictimId = await send(server, c.query, c.variables(victimId), attacker.apiKey);
       const afterVictimId = await snapshot(server);
-      const withUnknownId = await post(server, c.query, c.variables(c.unknownId), attacker.apiKey);
+      const withUnknownId = await send(server, c.query, c.variables(c.unknownId), attacker.apiKey);
       const afterUnknownId = await snapshot(server);
 
       c.expected(withVictimId);
@@ -190,8 +334,8 @@ describe("tenancy: fields taking an id, generated from the schema", () => {
     it("with another organization's session token: refused exactly like an unknown id, and nothing changes", async () => {
       const victimId = c.victimId(victim);
       const [withVictimId, withUnknownId] = await unchangedBy(server, async () => [
-        await post(server, c.query, c.variables(victimId), attacker.pending.sessionToken),
-        await post(server, c.query, c.variables(c.unknownId), attacker.pending.sessionToken),
+        await (c.send ?? post)(server, c.query, c.variables(victimId), attacker.pending.sessionToken),
+        await (c.send ?? post)(server, c.query, c.variables(c.unknownId), attacker.pending.sessionToken),
       ]);
       expect(codeOf(withVictimId)).toBe("FORBIDDEN");
       expect(normalized(withVictimId, victimId)).toBe(normalized(withUnknownId, c.unknownId));

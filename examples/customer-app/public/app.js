@@ -274,6 +274,40 @@ export async function startPage(oneRuntime) {
     await loadConnections();
   }
 
+  // --- activity: the user's events, and whether each one's webhook reached the backend -----------
+
+  const EVENT_LABELS = {
+    CONNECTION_CREATED: "Connected",
+    CONNECTION_RECONNECTED: "Reconnected",
+    CONNECTION_DELETED: "Disconnected",
+    CONNECTION_NEEDS_REAUTH: "Needs re-authorization",
+    CONNECTION_REFRESH_FAILED: "Token refresh failed",
+    CONNECTION_HEALTH_DEGRADED: "Health check failing",
+    CONNECTION_HEALTH_RECOVERED: "Health check passing again",
+    SESSION_FAILED: "Connection attempt failed",
+    SESSION_CANCELLED: "Connection attempt cancelled",
+    SESSION_EXPIRED: "Connection attempt expired",
+  };
+
+  async function loadActivity() {
+    const { events } = await api("GET", "/api/one-runtime/events");
+    $("no-activity").hidden = events.length > 0;
+    $("activity").replaceChildren(
+      ...events.map((e) =>
+        el(
+          "li",
+          { class: "event", "data-id": e.id, "data-type": e.type },
+          el("strong", {}, EVENT_LABELS[e.type] ?? e.type),
+          el(
+            "p",
+            { class: "muted small" },
+            `${e.integrationSlug ?? ""} · ${new Date(e.createdAt).toLocaleTimeString()} · ${e.webhookReceivedAt ? "webhook received" : "webhook pending"}`,
+          ),
+        ),
+      ),
+    );
+  }
+
   // --- start -----------------------------------------------------------------------------------
 
   try {
@@ -285,6 +319,8 @@ export async function startPage(oneRuntime) {
     renderCategories();
     await loadConnections();
     await loadIntegrations();
+    await loadActivity();
+    setInterval(() => loadActivity().catch(() => {}), 3_000);
     document.body.dataset.ready = "true";
   } catch (error) {
     say(`Could not load the page: ${error.message}`, "error");

@@ -1,0 +1,2 @@
+-- AlterTable
+ALTER TABLE "WebhookDelivery" ADD COLUMN     "replayCount" INTEGER NOT NULL DEFAULT 0;
