@@ -209,7 +209,7 @@ export async function startServer(
     const server = createServer(createRequestHandler({ services, yoga, catalogCache, popupAssets, health, metrics, adminToken, sandboxCallbackUrl }));
     const closeGracefully = prepareGracefulClose(server);
     server.headersTimeout = 20_000;
-    server.requestTimeout = 30_000;
+    server.requestTimeout = config.requestTimeoutMs;
     const url = await listen(server, config);
     const port = (server.address() as AddressInfo).port;
     publicUrl ||= url;

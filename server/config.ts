@@ -81,6 +81,7 @@ const envSchema = z.object({
   ONE_RUNTIME_METRICS_TOKEN: z.preprocess(emptyAsUndefined, z.string().min(16, "use at least 16 characters").optional()),
   ONE_RUNTIME_INTROSPECTION: z.preprocess(emptyAsUndefined, z.enum(["public", "api-key", "off"]).optional()),
   ONE_RUNTIME_GRAPHIQL: z.preprocess(emptyAsUndefined, z.enum(["true", "false"]).optional()),
+  ONE_RUNTIME_REQUEST_TIMEOUT_SECONDS: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(5).max(3600).default(30)),
   ONE_RUNTIME_API_KEY_CACHE_MS: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(0).max(300_000).default(10_000)),
   ONE_RUNTIME_EGRESS_ALLOW_LOOPBACK: z.preprocess(emptyAsUndefined, z.enum(["true", "false"]).optional()),
   ONE_RUNTIME_PROXY_TIMEOUT_SECONDS: z.preprocess(emptyAsUndefined, z.coerce.number().min(1).max(600).default(60)),
@@ -148,6 +149,8 @@ export type Config = {
   healthChecks: { intervalMs: number; pollIntervalMs: number; timeoutMs: number };
   /** How long a verified API key is trusted without asking the database again; 0 = never cached. */
   apiKeyCacheMs: number;
+  /** How long a client may take to send a whole request (a large upload through the proxy included). */
+  requestTimeoutMs: number;
   /** Webhook delivery (server/webhooks/): timing knobs, small in tests, defaults for production. */
   webhooks: WebhookSettings;
 };
@@ -197,6 +200,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     introspection: e.ONE_RUNTIME_INTROSPECTION ?? (production ? "off" : "public"),
     graphiql: e.ONE_RUNTIME_GRAPHIQL ? e.ONE_RUNTIME_GRAPHIQL === "true" : !production,
     apiKeyCacheMs: e.ONE_RUNTIME_API_KEY_CACHE_MS,
+    requestTimeoutMs: e.ONE_RUNTIME_REQUEST_TIMEOUT_SECONDS * 1000,
     egress: {
       allowLoopback: e.ONE_RUNTIME_EGRESS_ALLOW_LOOPBACK ? e.ONE_RUNTIME_EGRESS_ALLOW_LOOPBACK === "true" : !e.DATABASE_URL && !production,
     },

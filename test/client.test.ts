@@ -46,7 +46,7 @@ async function failure(call: Promise<unknown>): Promise<OneRuntimeError> {
 }
 
 describe("createOneRuntimeClient", () => {
-  it("has one method per backend operation, and proxy", () => {
+  it("has one method per backend operation, and the proxy's two", () => {
     expect(Object.keys(or).sort()).toEqual([
       "categories",
       "checkConnection",
@@ -66,6 +66,7 @@ describe("createOneRuntimeClient", () => {
       "integrations",
       "oauthRedirectUri",
       "proxy",
+      "proxyPages",
       "replayWebhookEvents",
       "rotateWebhookSecret",
       "updateWebhookEndpoint",

@@ -59,7 +59,8 @@ async function peakLiveGrowth<T>(work: () => Promise<T>): Promise<{ result: T; g
 let f: ProxyFixture;
 let connectionId: string;
 beforeAll(async () => {
-  f = await startProxyFixture();
+  // 50 MB each way on a busy 2-core machine can outlast the default 30 s to send a request.
+  f = await startProxyFixture({ env: { ONE_RUNTIME_REQUEST_TIMEOUT_SECONDS: "600" } });
   connectionId = await f.connectWith("proxy-header", { apiKey: "streaming-key-0001" });
 });
 afterAll(() => f?.stop());
