@@ -141,3 +141,12 @@ export async function readCappedBody(body: NodeJS.ReadableStream & { destroy(): 
   }
   return { text: Buffer.concat(chunks).subarray(0, cap).toString("utf8"), truncated: size > cap };
 }
+
+/** A response's Retry-After in milliseconds (delta-seconds or an HTTP date); undefined when absent or unreadable. */
+export function retryAfterMs(header: string | string[] | undefined, now = Date.now()): number | undefined {
+  const value = Array.isArray(header) ? header[0] : header;
+  if (!value) return undefined;
+  if (/^\d+$/.test(value.trim())) return Number(value.trim()) * 1000;
+  const date = Date.parse(value);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+}

@@ -7,12 +7,12 @@ import type { Readable } from "node:stream";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { StoredCredentials } from "../connections/credentials.js";
 import { openConnectionCredentials } from "../connections/read-credentials.js";
-import { egressRequest, EgressTimeout, isDestinationBlocked } from "../egress.js";
+import { egressRequest, EgressTimeout, isDestinationBlocked, retryAfterMs } from "../egress.js";
 import { ServiceError } from "../errors.js";
 import { canRenew, refreshIfDue } from "../oauth/refresh.js";
 import type { Services } from "../services.js";
 import { apiBaseUrl, apiOf, credentialPlacement, targetUrl, targetValues } from "./api-target.js";
-import { IDEMPOTENT_METHODS, isRetryableStatus, MAX_RETRIES, MAX_RETRY_WAIT_MS, retryAfterMs, retryDelayMs } from "./retry-policy.js";
+import { IDEMPOTENT_METHODS, isRetryableStatus, MAX_RETRIES, MAX_RETRY_WAIT_MS, retryDelayMs } from "./retry-policy.js";
 
 export const PROXY_METHODS = new Set(["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]);
 

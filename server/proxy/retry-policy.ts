@@ -12,15 +12,6 @@ export const IDEMPOTENT_METHODS = new Set(["GET", "HEAD", "OPTIONS", "PUT", "DEL
 
 export const isRetryableStatus = (status: number) => status === 429 || status === 503;
 
-/** Retry-After in milliseconds (delta-seconds or an HTTP date), or undefined when absent or unreadable. */
-export function retryAfterMs(header: string | string[] | undefined, now = Date.now()): number | undefined {
-  const value = Array.isArray(header) ? header[0] : header;
-  if (!value) return undefined;
-  if (/^\d+$/.test(value.trim())) return Number(value.trim()) * 1000;
-  const date = Date.parse(value);
-  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
-}
-
 /** The wait before retry number `retry` (1-based): Retry-After when given, else full-jitter backoff. */
 export function retryDelayMs(retry: number, retryAfter: number | undefined, random = Math.random): number {
   if (retryAfter !== undefined) return retryAfter + Math.floor(random() * Math.min(1_000, retryAfter * 0.1 + 50));

@@ -1,7 +1,7 @@
 // One delivery attempt on the wire: a POST through the egress guard (https only, loopback only
 // behind its switch, the address checked after DNS resolution, redirects not followed), with a
 // deadline, and the response read up to a cap: enough to show the customer what their server said.
-import { egressRequest, EgressTimeout, isDestinationBlocked, readCappedBody, type EgressPolicy } from "../egress.js";
+import { egressRequest, EgressTimeout, isDestinationBlocked, readCappedBody, retryAfterMs, type EgressPolicy } from "../egress.js";
 
 /** How much of a response body is read, and kept as the attempt's excerpt. */
 export const RESPONSE_EXCERPT_BYTES = 2_048;
@@ -16,15 +16,6 @@ export type AttemptOutcome = {
   /** The wait the receiver asked for (Retry-After), in ms. */
   retryAfterMs: number | null;
 };
-
-/** `Retry-After` as seconds or an HTTP date; null when absent or unreadable. */
-export function parseRetryAfter(value: string | string[] | undefined, now = Date.now()): number | null {
-  const text = Array.isArray(value) ? value[0] : value;
-  if (!text) return null;
-  if (/^\d+$/.test(text.trim())) return Number(text.trim()) * 1000;
-  const at = Date.parse(text);
-  return Number.isNaN(at) ? null : Math.max(0, at - now);
-}
 
 export async function postWebhook(url: string, headers: Record<string, string>, body: string, opts: { policy: EgressPolicy; timeoutMs: number }): Promise<AttemptOutcome> {
   const started = performance.now();
@@ -44,7 +35,7 @@ export async function postWebhook(url: string, headers: Record<string, string>, 
       durationMs: elapsed(),
       error: ok ? null : `HTTP ${status}`,
       responseExcerpt: excerpt,
-      retryAfterMs: status === 429 || status === 503 ? parseRetryAfter(res.headers["retry-after"]) : null,
+      retryAfterMs: status === 429 || status === 503 ? (retryAfterMs(res.headers["retry-after"]) ?? null) : null,
     };
   } catch (error) {
     const reason =
