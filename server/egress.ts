@@ -86,7 +86,10 @@ export type EgressRequest = {
   headers: http.OutgoingHttpHeaders;
   /** Sent as is: a buffer, or a stream piped with backpressure (whose errors abort the request). */
   body?: Buffer | Readable | undefined;
-  /** For the response's headers, then for each pause while its body streams. */
+  /**
+   * For each pause while the request body goes out, for the response's headers once it is all
+   * sent, then for each pause while the response body streams. A long upload is not a timeout.
+   */
   timeoutMs: number;
   signal?: AbortSignal | undefined;
 };
@@ -101,12 +104,19 @@ export function egressRequest(url: URL, policy: EgressPolicy, request: EgressReq
   const send = url.protocol === "https:" ? https.request : http.request;
   return new Promise((resolve, reject) => {
     const req = send(url, { method: request.method, headers: request.headers, agent: egressAgent(url, policy), signal: request.signal });
-    const timer = setTimeout(() => req.destroy(new EgressTimeout(`no response within ${request.timeoutMs} ms`)), request.timeoutMs);
+    req.setTimeout(request.timeoutMs, () => req.destroy(new EgressTimeout(`the request stalled for ${request.timeoutMs} ms`)));
+    let timer: NodeJS.Timeout | undefined;
+    let answered = false;
+    req.once("finish", () => {
+      if (answered) return; // a provider may answer before it has read the whole body
+      timer = setTimeout(() => req.destroy(new EgressTimeout(`no response within ${request.timeoutMs} ms`)), request.timeoutMs);
+    });
     req.once("error", (error) => {
       clearTimeout(timer);
       reject(error);
     });
     req.once("response", (res) => {
+      answered = true;
       clearTimeout(timer);
       res.setTimeout(request.timeoutMs, () => res.destroy(new EgressTimeout(`the response stalled for ${request.timeoutMs} ms`)));
       resolve(res);
